@@ -1,0 +1,98 @@
+"""Test doubles: a scriptable printer connection and a synchronous thread runner."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.task import Clock
+
+from ticketd.config import Config, parse
+from ticketd.jobs.commit import GroupCommitter
+from ticketd.jobs.journal import Journal
+from ticketd.jobs.manager import JobManager
+from ticketd.jobs.prepare import preparer
+from ticketd.jobs.printer_queue import PrinterQueue
+from ticketd.printers.connection import PrinterIOError
+from ticketd.printers.status import READY, PrinterStatus
+
+
+def run_now(f: Callable[..., Any], *args: Any) -> Deferred:
+    """A thread runner that runs inline: deterministic unit tests with task.Clock."""
+    return maybeDeferred(f, *args)
+
+
+class FakeConnection:
+    """Records what is written; status and failures are set by the test."""
+
+    def __init__(self) -> None:
+        self.status: PrinterStatus = READY
+        self.writes: list[tuple[str | None, bytes]] = []
+        self.fail_next: str | None = None
+        self.hang = threading.Event()
+        self.hang.set()  # set = not hanging
+        self.opened = 0
+        self.closed = 0
+        self.aborted = 0
+        self.queries = 0
+
+    def open(self) -> None:
+        self.opened += 1
+
+    def write(self, data: bytes, job_id: str | None = None) -> None:
+        self.hang.wait()
+        if self.fail_next:
+            msg, self.fail_next = self.fail_next, None
+            raise PrinterIOError(msg)
+        self.writes.append((job_id, data))
+
+    def query_status(self) -> PrinterStatus:
+        self.queries += 1
+        return self.status
+
+    def close(self) -> None:
+        self.closed += 1
+
+    def abort(self) -> None:
+        self.aborted += 1
+        self.hang.set()
+
+
+def config(tmp: str, printers: str = "", state: str = "") -> Config:
+    text = f'[state]\ndirectory = "{tmp}"\n{state}\n' + (printers or
+        '[printers.p1]\nconnection = "virtual"\nqueue_capacity = 3\nstatus_interval = 5\n'
+        'write_timeout = 2\nhold_timeout = 60\n')
+    return parse(text, str(Path(tmp) / "ticketd.toml"))
+
+
+class Rig:
+    """A job manager with one queue per printer, fake connections, a Clock, inline threads."""
+
+    def __init__(self, cfg: Config, run: Callable[..., Deferred] = run_now,
+                 clock: Clock | None = None) -> None:
+        self.clock = clock or Clock()
+        self.clock.advance(1_700_000_000)
+        self.config = cfg
+        journal = Journal(cfg.state.directory / "journal.sqlite3")
+        self.manager = JobManager(cfg, GroupCommitter(journal, run_now), self.clock)
+        self.connections: dict[str, FakeConnection] = {}
+        self.queues: dict[str, PrinterQueue] = {}
+        for p in cfg.printers:
+            conn = self.connections[p.name] = FakeConnection()
+            q = self.queues[p.name] = PrinterQueue(p, conn, clock=self.clock, run=run,
+                                                   prepare=preparer(), sink=self.manager)
+            self.manager.add_queue(q)
+        self.events: list[Any] = []
+        self.manager.subscribe(self.events.append)
+
+    def start(self) -> None:
+        self.manager.startService()
+        for q in self.queues.values():
+            q.startService()
+
+    def stop(self) -> Deferred:
+        from twisted.internet.defer import gatherResults
+        d = gatherResults([maybeDeferred(q.stopService) for q in self.queues.values()])
+        return d.addCallback(lambda _: self.manager.stopService())

@@ -1,0 +1,421 @@
+"""The daemon's configuration: TOML (read with ``tomllib``) into frozen attrs classes.
+
+Relative paths (state directory, TLS files) are relative to the config file's folder, so
+the daemon behaves the same whatever directory it is started from.
+
+Everything is validated at start so that a typo or a bad value stops the daemon with one
+clear line naming the file, the key path and the value, e.g.::
+
+    etc/ticketd.toml: printers.kitchen.port: expected an integer 1-65535, got "abc"
+
+Unknown keys are errors: a misspelt setting must never be silently ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import attrs
+
+CONNECTION_TYPES = ("network", "serial", "usb", "file", "cups", "win32", "virtual")
+PAPER_WIDTHS = (58, 72, 80, 100, 112, 120)
+DPIS = (203, 300, 600)
+VIRTUAL_STATUSES = ("ready", "paper_near_end", "paper_out", "cover_open", "offline", "silent")
+
+
+class ConfigError(Exception):
+    """A configuration problem; ``str()`` is the whole message shown to the user."""
+
+
+@attrs.frozen
+class ServerConfig:
+    listen: str = "127.0.0.1"
+    port: int = 8766
+    max_message_size: int = 1024 * 1024
+    allowed_origins: tuple[str, ...] = ()
+    auth_token: str | None = None
+    rate_limit: float = 0.0  # jobs per second per connection, 0 = unlimited
+    auto_ping_interval: float = 20.0
+
+
+@attrs.frozen
+class StateConfig:
+    directory: Path = Path("var/ticketd")
+    retention_hours: float = 24.0
+    retention_count: int = 100_000
+
+
+@attrs.frozen
+class LogConfig:
+    level: str = "info"
+    format: str = "text"  # text | json
+    file: str | None = None  # None = stdout
+    max_bytes: int = 5 * 1024 * 1024
+    keep: int = 5
+
+
+@attrs.frozen
+class PrinterConfig:
+    """One ``[printers.NAME]`` table. Connection settings live beside the common ones."""
+
+    name: str
+    connection: str
+    # common
+    profile: str = "default"
+    paper_width: int = 80
+    dpi: int = 203
+    code_table: str | None = None
+    queue_capacity: int = 100
+    status_interval: float = 5.0
+    status_timeout: float = 1.0
+    write_timeout: float = 10.0
+    hold_timeout: float = 600.0
+    reprint_interrupted: bool = False
+    retry_failed: int = 0
+    aliases: tuple[str, ...] = ()
+    default: bool = False
+    prefix: str | None = None  # MQTT topic prefix
+    # network
+    host: str | None = None
+    port: int = 9100
+    connect_timeout: float = 5.0
+    # serial / file
+    device: str | None = None
+    baudrate: int = 9600
+    bytesize: int = 8
+    parity: str = "N"
+    stopbits: float = 1
+    flow_control: str = "none"  # none | rtscts | dsrdtr | xonxoff
+    # usb
+    vendor_id: int | None = None
+    product_id: int | None = None
+    interface: int = 0
+    in_ep: int = 0x82
+    out_ep: int = 0x01
+    # cups / win32
+    queue: str | None = None
+    # virtual
+    spool: Path | None = None
+    status: str = "ready"
+
+    def names(self) -> tuple[str, ...]:
+        """The name and aliases, lower-cased, that route a job to this printer."""
+        return (self.name.lower(),) + tuple(a.lower() for a in self.aliases)
+
+
+@attrs.frozen
+class MqttConfig:
+    hostname: str = "localhost"
+    port: int = 8883
+    client_id: str = "ticketd"
+    username: str | None = None
+    password: str | None = None
+    keepalive: int = 60
+    protocol: str = "5"  # "5" | "3.1.1"
+    tls: bool = True
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    tls_insecure: bool = False
+    session_expiry: int = 3600
+    status_check_interval: float = 5.0
+    max_payload: int = 1024 * 1024
+
+
+@attrs.frozen
+class Config:
+    path: Path
+    server: ServerConfig
+    state: StateConfig
+    log: LogConfig
+    printers: tuple[PrinterConfig, ...]
+    mqtt: MqttConfig | None = None
+
+    def printer(self, name: str) -> PrinterConfig:
+        return next(p for p in self.printers if p.name == name)
+
+
+# --- validation helpers -----------------------------------------------------------------
+
+def _show(value: object) -> str:
+    """A value the way the user wrote it in TOML (strings quoted)."""
+    if isinstance(value, (str, bool)) or value is None:
+        return json.dumps(value)
+    return repr(value)
+
+
+class _Reader:
+    """Reads one table, records the keys it used, and raises ConfigError with the path."""
+
+    def __init__(self, source: str, path: str, table: Mapping[str, Any]) -> None:
+        self.source = source
+        self.path = path
+        self.table = table
+        self.used: set[str] = set()
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        where = f"{self.path}.{key}" if self.path else key
+        return ConfigError(f"{self.source}: {where}: {message}")
+
+    def get(self, key: str, check: Callable[[Any], Any], default: Any = None, *,
+            required: bool = False) -> Any:
+        self.used.add(key)
+        if key not in self.table:
+            if required:
+                raise self.fail(key, "is required")
+            return default
+        value = self.table[key]
+        try:
+            return check(value)
+        except _Bad as e:
+            raise self.fail(key, f"expected {e.expected}, got {_show(value)}") from None
+
+    def finish(self, allowed_extra: frozenset[str] = frozenset(), hint: str = "") -> None:
+        for key in self.table:
+            if key not in self.used and key not in allowed_extra:
+                raise self.fail(key, f"unknown setting{hint}")
+
+
+class _Bad(Exception):
+    def __init__(self, expected: str) -> None:
+        self.expected = expected
+
+
+def integer(lo: int, hi: int) -> Callable[[Any], int]:
+    def check(v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise _Bad(f"an integer {lo}-{hi}")
+        return v
+    return check
+
+
+def hex_or_int(v: Any) -> int:
+    """USB ids are written either as integers or as "0x04b8" strings."""
+    if isinstance(v, str):
+        try:
+            v = int(v, 16 if v.lower().startswith("0x") else 10)
+        except ValueError:
+            raise _Bad('an integer 0-65535 or a hex string like "0x04b8"') from None
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 0xFFFF:
+        raise _Bad('an integer 0-65535 or a hex string like "0x04b8"')
+    return v
+
+
+def number(lo: float, hi: float) -> Callable[[Any], float]:
+    def check(v: Any) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+            raise _Bad(f"a number {lo:g}-{hi:g}")
+        return float(v)
+    return check
+
+
+def string(v: Any) -> str:
+    if not isinstance(v, str) or not v:
+        raise _Bad("a non-empty string")
+    return v
+
+
+def boolean(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise _Bad("true or false")
+    return v
+
+
+def one_of(*choices: Any) -> Callable[[Any], Any]:
+    def check(v: Any) -> Any:
+        if v not in choices or isinstance(v, bool):
+            raise _Bad("one of " + ", ".join(_show(c) for c in choices))
+        return v
+    return check
+
+
+def strings(v: Any) -> tuple[str, ...]:
+    if not isinstance(v, list) or not all(isinstance(s, str) and s for s in v):
+        raise _Bad("a list of non-empty strings")
+    return tuple(v)
+
+
+def table(v: Any) -> Mapping[str, Any]:
+    if not isinstance(v, dict):
+        raise _Bad("a table")
+    return v
+
+
+# --- sections ---------------------------------------------------------------------------
+
+_CONNECTION_KEYS: dict[str, frozenset[str]] = {
+    "network": frozenset({"host", "port", "connect_timeout"}),
+    "serial": frozenset({"device", "baudrate", "bytesize", "parity", "stopbits", "flow_control"}),
+    "usb": frozenset({"vendor_id", "product_id", "interface", "in_ep", "out_ep"}),
+    "file": frozenset({"device"}),
+    "cups": frozenset({"queue"}),
+    "win32": frozenset({"queue"}),
+    "virtual": frozenset({"spool", "status"}),
+}
+_ALL_CONNECTION_KEYS = frozenset().union(*_CONNECTION_KEYS.values())
+
+
+def _printer(source: str, name: str, raw: Any) -> PrinterConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: printers.{name}: expected a table, got {_show(raw)}")
+    r = _Reader(source, f"printers.{name}", raw)
+    kind = r.get("connection", one_of(*CONNECTION_TYPES), required=True)
+    own = _CONNECTION_KEYS[kind]
+    kw: dict[str, Any] = dict(
+        name=name,
+        connection=kind,
+        profile=r.get("profile", string, "default"),
+        paper_width=r.get("paper_width", one_of(*PAPER_WIDTHS), 80),
+        dpi=r.get("dpi", one_of(*DPIS), 203),
+        code_table=r.get("code_table", string),
+        queue_capacity=r.get("queue_capacity", integer(1, 100_000), 100),
+        status_interval=r.get("status_interval", number(0.1, 3600), 5.0),
+        status_timeout=r.get("status_timeout", number(0.05, 60), 1.0),
+        write_timeout=r.get("write_timeout", number(0.1, 3600), 10.0),
+        hold_timeout=r.get("hold_timeout", number(0, 7 * 86400), 600.0),
+        reprint_interrupted=r.get("reprint_interrupted", boolean, False),
+        retry_failed=r.get("retry_failed", integer(0, 10), 0),
+        aliases=r.get("aliases", strings, ()),
+        default=r.get("default", boolean, False),
+        prefix=r.get("prefix", string),
+    )
+    required = {"network": ("host",), "serial": ("device",), "file": ("device",),
+                "usb": ("vendor_id", "product_id"), "cups": ("queue",), "win32": ("queue",)}
+    checks: dict[str, Callable[[Any], Any]] = {
+        "host": string, "port": integer(1, 65535), "connect_timeout": number(0.1, 300),
+        "device": string, "baudrate": integer(50, 4_000_000), "bytesize": one_of(5, 6, 7, 8),
+        "parity": one_of("N", "E", "O", "M", "S"), "stopbits": one_of(1, 1.5, 2),
+        "flow_control": one_of("none", "rtscts", "dsrdtr", "xonxoff"),
+        "vendor_id": hex_or_int, "product_id": hex_or_int, "interface": integer(0, 255),
+        "in_ep": hex_or_int, "out_ep": hex_or_int, "queue": string,
+        "spool": string, "status": one_of(*VIRTUAL_STATUSES),
+    }
+    for key in sorted(own):
+        value = r.get(key, checks[key], required=key in required.get(kind, ()))
+        if value is not None:
+            kw[key] = value
+    if kind == "virtual":
+        spool = Path(kw.get("spool") or f"spool/{name}")
+        kw["spool"] = spool
+    others = _ALL_CONNECTION_KEYS - own
+    for key in raw:
+        if key in others:
+            raise r.fail(key, f"is not a setting of a {kind} printer")
+    r.finish()
+    return PrinterConfig(**kw)
+
+
+def parse(text: str, source: str = "<config>") -> Config:
+    """Parse TOML text; ``source`` names the file in every error message."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{source}: not valid TOML: {e}") from None
+    top = _Reader(source, "", data)
+    base = Path(source).resolve().parent if source != "<config>" else Path.cwd()
+
+    s = _Reader(source, "server", top.get("server", table, {}))
+    server = ServerConfig(
+        listen=s.get("listen", string, "127.0.0.1"),
+        port=s.get("port", integer(0, 65535), 8766),
+        max_message_size=s.get("max_message_size", integer(1024, 64 * 1024 * 1024), 1 << 20),
+        allowed_origins=s.get("allowed_origins", strings, ()),
+        auth_token=s.get("auth_token", string),
+        rate_limit=s.get("rate_limit", number(0, 100_000), 0.0),
+        auto_ping_interval=s.get("auto_ping_interval", number(0, 3600), 20.0),
+    )
+    s.finish()
+
+    st = _Reader(source, "state", top.get("state", table, {}))
+    directory = Path(st.get("directory", string, "var/ticketd"))
+    state = StateConfig(
+        directory=(base / directory).resolve(),
+        retention_hours=st.get("retention_hours", number(0, 24 * 365), 24.0),
+        retention_count=st.get("retention_count", integer(1, 10_000_000), 100_000),
+    )
+    st.finish()
+
+    lg = _Reader(source, "log", top.get("log", table, {}))
+    log = LogConfig(
+        level=lg.get("level", one_of("debug", "info", "warn", "error", "critical"), "info"),
+        format=lg.get("format", one_of("text", "json"), "text"),
+        file=lg.get("file", string),
+        max_bytes=lg.get("max_bytes", integer(1024, 1 << 40), 5 * 1024 * 1024),
+        keep=lg.get("keep", integer(1, 1000), 5),
+    )
+    lg.finish()
+
+    raw_printers = top.get("printers", table, {})
+    if not raw_printers:
+        raise ConfigError(f"{source}: printers: at least one [printers.NAME] table is required")
+    printers = []
+    for name, raw in raw_printers.items():
+        p = _printer(source, name, raw)
+        if p.spool is not None and not p.spool.is_absolute():
+            p = attrs.evolve(p, spool=state.directory / p.spool)
+        printers.append(p)
+    _check_names(source, printers)
+
+    mqtt = None
+    if "mqtt" in data:
+        mqtt = _mqtt(source, top.get("mqtt", table), base)
+    top.finish()
+    return Config(path=Path(source), server=server, state=state, log=log,
+                  printers=tuple(printers), mqtt=mqtt)
+
+
+def _check_names(source: str, printers: list[PrinterConfig]) -> None:
+    seen: dict[str, str] = {}
+    for p in printers:
+        for n in p.names():
+            if n in seen:
+                raise ConfigError(f"{source}: printers.{p.name}: name or alias {n!r} "
+                                  f"is already used by printers.{seen[n]}")
+            seen[n] = p.name
+    defaults = [p.name for p in printers if p.default]
+    if len(defaults) > 1:
+        raise ConfigError(f"{source}: printers.{defaults[1]}.default: only one printer may be "
+                          f"the default, printers.{defaults[0]} already is")
+
+
+def _mqtt(source: str, raw: Mapping[str, Any], base: Path) -> MqttConfig:
+    m = _Reader(source, "mqtt", raw)
+
+    def path(v: Any) -> Path:
+        p = Path(string(v))
+        return (base / p).resolve()
+
+    cfg = MqttConfig(
+        hostname=m.get("hostname", string, "localhost"),
+        port=m.get("port", integer(1, 65535), 8883),
+        client_id=m.get("client_id", string, "ticketd"),
+        username=m.get("username", string),
+        password=m.get("password", string),
+        keepalive=m.get("keepalive", integer(5, 65535), 60),
+        protocol=m.get("protocol", one_of("5", "3.1.1"), "5"),
+        tls=m.get("tls", boolean, True),
+        ca_file=m.get("ca_file", path),
+        cert_file=m.get("cert_file", path),
+        key_file=m.get("key_file", path),
+        tls_insecure=m.get("tls_insecure", boolean, False),
+        session_expiry=m.get("session_expiry", integer(0, 0xFFFFFFFF), 3600),
+        status_check_interval=m.get("status_check_interval", number(0.1, 3600), 5.0),
+        max_payload=m.get("max_payload", integer(1024, 256 * 1024 * 1024), 1 << 20),
+    )
+    m.finish()
+    return cfg
+
+
+def load(path: str | Path) -> Config:
+    """Read and validate a config file; every problem is a ConfigError naming the file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read the config file: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{p}: not UTF-8 text: {e}") from None
+    return parse(text, str(p))

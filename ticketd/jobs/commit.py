@@ -1,0 +1,81 @@
+"""Group commit: the Twisted side of the journal.
+
+Changes asked for while a transaction is being written wait and go into the next one, so
+a burst of jobs costs one transaction, not one each. Each caller gets a Deferred that
+fires when its change is on disk (with the Insert's result: None, or the existing job
+when the id was already known). The journal runs in its own one-thread pool so that a
+slow disk never blocks the reactor or a printer's thread.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+
+from ticketd.jobs.journal import Change, Journal
+from ticketd.jobs.model import Job
+
+T = TypeVar("T")
+Runner = Callable[..., Deferred]
+
+
+class GroupCommitter:
+    log = Logger()
+
+    def __init__(self, journal: Journal, run: Runner, threads: object | None = None) -> None:
+        self.journal = journal
+        self._run = run
+        self._threads = threads
+        self._batch: list[tuple[Change, Deferred[Job | None]]] = []
+        self._busy = False
+        self.transactions = 0
+        self.changes = 0
+
+    def submit(self, change: Change) -> Deferred[Job | None]:
+        d: Deferred[Job | None] = Deferred()
+        self._batch.append((change, d))
+        if not self._busy:
+            self._flush()
+        return d
+
+    def _flush(self) -> None:
+        batch, self._batch = self._batch, []
+        self._busy = True
+        changes = [c for c, _ in batch]
+        self.transactions += 1
+        self.changes += len(changes)
+
+        def done(results: list[Job | None]) -> None:
+            for (_, d), r in zip(batch, results):
+                d.callback(r)
+
+        def failed(f):  # type: ignore[no-untyped-def]
+            self.log.failure("journal write failed ({n} changes)", f, n=len(batch))
+            for _, d in batch:
+                d.errback(f)
+
+        def next_(_: object) -> None:
+            self._busy = False
+            if self._batch:
+                self._flush()
+
+        self._run(self.journal.write, changes).addCallbacks(done, failed).addBoth(next_)
+
+    def read(self, f: Callable[..., T], *args: object) -> Deferred[T]:
+        """Run a read (``journal.get``, ``journal.recent`` ...) on the journal's thread."""
+        return self._run(f, *args)
+
+    def start(self) -> None:
+        if self._threads is not None:
+            self._threads.start()  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        """After the last change is written: stop the thread, close the database."""
+        if self._threads is not None:
+            self._threads.stop()  # type: ignore[attr-defined]
+        self.journal.close()
+
+    def idle(self) -> bool:
+        return not self._busy and not self._batch

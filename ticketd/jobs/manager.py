@@ -1,0 +1,321 @@
+"""The job manager: the one door through which transports submit, cancel and query jobs.
+
+It owns every Job, records each one and each change in the journal before anyone hears of
+it, routes jobs to printers, refuses what does not fit, de-duplicates on the job id
+(across transports and restarts), expires jobs past their deadline, fails jobs held past
+their printer's ``hold_timeout``, and tells subscribers (WebSocket, MQTT, metrics) of
+every job event and printer status change.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any, Callable, Iterable
+
+import attrs
+from twisted.application import service
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
+
+from ticketd.config import Config, PrinterConfig
+from ticketd.jobs.commit import GroupCommitter
+from ticketd.jobs.journal import BARRIER, Insert, Update
+from ticketd.jobs.model import Job, JobEvent, JobKind, JobState
+from ticketd.jobs.printer_queue import PrinterQueue
+from ticketd.printers.status import PrinterStatus
+
+RECENT_IN_MEMORY = 2000
+
+
+class SubmitError(Exception):
+    """A job refused at once; ``str()`` is the message for the client."""
+
+
+class QueueFull(SubmitError):
+    def __init__(self, printer: str, current: int, capacity: int) -> None:
+        super().__init__("Queue full, please retry in a few seconds")
+        self.printer, self.current, self.capacity = printer, current, capacity
+
+
+class UnknownPrinter(SubmitError):
+    pass
+
+
+@attrs.frozen
+class PrinterEvent:
+    printer: str
+    old: PrinterStatus
+    new: PrinterStatus
+
+
+@attrs.frozen
+class Submission:
+    """The answer to a submit: the job (new or the one already known by that id)."""
+
+    job: Job
+    duplicate: bool
+    current: int
+    capacity: int
+    position: int | None
+
+
+@attrs.frozen
+class CancelResult:
+    job: Job | None
+    cancelled: bool
+    message: str
+
+
+Listener = Callable[[Any], None]
+
+
+class JobManager(service.Service):
+    log = Logger()
+    name = "jobs"
+
+    def __init__(self, config: Config, committer: GroupCommitter, clock: IReactorTime) -> None:
+        self.config = config
+        self.committer = committer
+        self.clock = clock
+        self.queues: dict[str, PrinterQueue] = {}
+        self._routes = {n: p.name for p in config.printers for n in p.names()}
+        self._default = next((p.name for p in config.printers if p.default), None)
+        self._open: dict[str, Job] = {}  # not final
+        self._recent: collections.OrderedDict[str, Job] = collections.OrderedDict()
+        self._pending_inserts: collections.Counter[str] = collections.Counter()
+        self._reservations: collections.Counter[str] = collections.Counter()
+        self._listeners: list[Listener] = []
+        self._sweeper = LoopingCall(self.sweep)
+        self._sweeper.clock = clock
+        self._cleaner = LoopingCall(self.cleanup)
+        self._cleaner.clock = clock
+        self.accepting = True
+
+    # --- wiring ----------------------------------------------------------------------------
+
+    def add_queue(self, queue: PrinterQueue) -> None:
+        self.queues[queue.printer] = queue
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """``listener(event)`` gets every JobEvent and PrinterEvent; returns unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _emit(self, event: object) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                self.log.failure("event listener {listener!r} failed", listener=listener)
+
+    def route(self, model: str | None) -> PrinterConfig:
+        """The printer for ``profile.model`` (name or alias, any case), or the default."""
+        name = self._routes.get((model or "").strip().lower())
+        if name is None and self._default is not None:
+            name = self._default
+        if name is None:
+            known = ", ".join(p.name for p in self.config.printers)
+            raise UnknownPrinter(f"PRINTER: unknown printer {model!r}; configured printers: "
+                                 f"{known}")
+        return self.config.printer(name)
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def startService(self) -> None:
+        """Recover what the journal holds (blocking, before the reactor serves anyone)."""
+        super().startService()
+        self.committer.start()
+        self.recover()
+        self._sweeper.start(1.0, now=False)
+        self._cleaner.start(3600.0, now=True)
+
+    def stopService(self) -> Deferred[None]:
+        super().stopService()
+        for loop in (self._sweeper, self._cleaner):
+            if loop.running:
+                loop.stop()
+        return self.flushed().addBoth(lambda _: self.committer.close())
+
+    def flushed(self) -> Deferred[None]:
+        """Fires once every change asked for so far is on disk."""
+        if self.committer.idle():
+            return succeed(None)
+        return self.committer.submit(BARRIER).addCallback(lambda _: None)
+
+    def recover(self) -> None:
+        journal = self.committer.journal
+        now = self.clock.seconds()
+        updates = []
+        for job in journal.unfinished():
+            before = job.state
+            queue = self.queues.get(job.printer)
+            cfg = self.config.printer(job.printer) if queue else None
+            if job.state is JobState.PRINTING:
+                if cfg is not None and cfg.reprint_interrupted:
+                    job.transition(JobState.QUEUED, now, "reprinting after an interruption")
+                else:
+                    job.transition(JobState.INTERRUPTED, now,
+                                   "INTERRUPTED: the daemon stopped while this job was being "
+                                   "printed; it may or may not have printed")
+            elif job.state is JobState.HELD:
+                job.transition(JobState.QUEUED, now)
+            if queue is None and not job.state.final:
+                job.transition(JobState.FAILED, now,
+                               f"PRINTER: printer {job.printer!r} is no longer configured")
+            if job.state is not before:
+                updates.append(Update.of(job))
+            if job.state.final:
+                self._remember(job)
+            else:
+                self._open[job.id] = job
+                queue.enqueue(job)  # type: ignore[union-attr]
+        if updates:
+            journal.write(updates)
+        self.log.info("journal {path}: {n} unfinished jobs recovered, {changed} changed",
+                      path=str(journal.path), n=len(self._open), changed=len(updates))
+
+    # --- submit / cancel / query -----------------------------------------------------------
+
+    def submit(self, *, job_id: str, printer: str, source: str, kind: JobKind, payload: Any,
+               expires: float | None = None) -> Deferred[Submission]:
+        """Accept a job: Deferred firing with a Submission once it is on disk, or failing
+        with SubmitError (queue full, stopping) at once."""
+        queue = self.queues[printer]
+        known = self._open.get(job_id) or self._recent.get(job_id)
+        if known is not None or self._pending_inserts.get(job_id):
+            return self._duplicate(known, job_id)
+        if not self.accepting or not self.running:
+            raise SubmitError("ERROR: the daemon is shutting down, please retry shortly")
+        current = queue.length + self._reserved(printer)
+        capacity = queue.config.queue_capacity
+        if current >= capacity:
+            raise QueueFull(printer, current, capacity)
+        now = self.clock.seconds()
+        job = Job(id=job_id, printer=printer, source=source, kind=kind, payload=payload,
+                  created=now, updated=now, expires=expires)
+        self._pending_inserts[job_id] += 1
+        self._reserve(printer, +1)
+
+        def recorded(existing: Job | None) -> Deferred[Submission] | Submission:
+            self._reserve(printer, -1)
+            self._release(job_id)
+            if existing is not None:
+                self._remember(existing)
+                return self._duplicate(existing, job_id)
+            self._open[job_id] = job
+            self._emit(JobEvent(job, None, JobState.QUEUED))
+            queue.enqueue(job)
+            return Submission(job, False, queue.length, capacity, queue.position(job))
+
+        def failed(f):  # type: ignore[no-untyped-def]
+            self._reserve(printer, -1)
+            self._release(job_id)
+            self.log.failure("cannot record job {job}", f, job=job_id)
+            raise SubmitError("EXECUTION: the job could not be recorded on disk")
+
+        return self.committer.submit(Insert(job)).addCallbacks(recorded, failed)
+
+    def _duplicate(self, known: Job | None, job_id: str) -> Deferred[Submission]:
+        if known is None:  # the same id is being recorded right now: wait for it
+            d = self.committer.submit(BARRIER)
+            return d.addCallback(lambda _: self._duplicate(
+                self._open.get(job_id) or self._recent.get(job_id), job_id))
+        q = self.queues.get(known.printer)
+        return succeed(Submission(known, True, q.length if q else 0,
+                                  q.config.queue_capacity if q else 0,
+                                  q.position(known) if q else None))
+
+    def _reserved(self, printer: str) -> int:
+        """Jobs accepted for ``printer`` whose record is still being written."""
+        return self._reservations[printer]
+
+    def _reserve(self, printer: str, n: int) -> None:
+        self._reservations[printer] += n
+
+    def _release(self, job_id: str) -> None:
+        self._pending_inserts[job_id] -= 1
+        if self._pending_inserts[job_id] <= 0:
+            del self._pending_inserts[job_id]
+
+    def cancel(self, job_id: str) -> Deferred[CancelResult]:
+        job = self._open.get(job_id)
+        if job is None:
+            return self.get(job_id).addCallback(self._cancel_closed, job_id)
+        if job.state is JobState.PRINTING:
+            return succeed(CancelResult(job, False, f"Job {job_id} is being printed and "
+                                                    "cannot be cancelled"))
+        d = self.change(job, JobState.CANCELLED, "CANCELLED: cancelled by request")
+        return d.addCallback(lambda _: CancelResult(job, True, "Job cancelled"))
+
+    def _cancel_closed(self, job: Job | None, job_id: str) -> CancelResult:
+        if job is None:
+            return CancelResult(None, False, f"Unknown job id: {job_id}")
+        return CancelResult(job, False, f"Job {job_id} is already {job.state.value} and "
+                                        "cannot be cancelled")
+
+    def get(self, job_id: str) -> Deferred[Job | None]:
+        job = self._open.get(job_id) or self._recent.get(job_id)
+        if job is not None:
+            return succeed(job)
+        return self.committer.read(self.committer.journal.get, job_id)
+
+    def recent(self, printer: str | None = None, limit: int = 50) -> Deferred[list[Job]]:
+        return self.committer.read(self.committer.journal.recent, printer, limit)
+
+    def open_jobs(self) -> Iterable[Job]:
+        return self._open.values()
+
+    # --- changes (the JobSink the printer queues use) -------------------------------------
+
+    def change(self, job: Job, state: JobState, reason: str | None = None,
+               progress: str | None = None) -> Deferred[None]:
+        old = job.transition(state, self.clock.seconds(), reason)
+        if state.final:
+            self._open.pop(job.id, None)
+            self._remember(job)
+            queue = self.queues.get(job.printer)
+            if queue is not None and old.waiting:
+                queue.remove(job)
+        event = JobEvent(job, old, state, progress)
+        d = self.committer.submit(Update.of(job))
+        d.addCallback(lambda _: self._emit(event))
+        d.addErrback(lambda f: self.log.failure("journal: job {job} -> {state} not recorded",
+                                                f, job=job.id, state=state.value))
+        return d
+
+    def printer_status(self, printer: str, old: PrinterStatus, new: PrinterStatus) -> None:
+        self._emit(PrinterEvent(printer, old, new))
+
+    def _remember(self, job: Job) -> None:
+        self._recent[job.id] = job
+        self._recent.move_to_end(job.id)
+        while len(self._recent) > RECENT_IN_MEMORY:
+            self._recent.popitem(last=False)
+
+    # --- timers ----------------------------------------------------------------------------
+
+    def sweep(self) -> None:
+        """Expire waiting jobs past their deadline; fail jobs held past hold_timeout."""
+        now = self.clock.seconds()
+        for job in list(self._open.values()):
+            if not job.state.waiting:
+                continue
+            if job.expired_at(now):
+                self.change(job, JobState.EXPIRED, "EXPIRED: the deadline passed before "
+                                                   "printing")
+                continue
+            queue = self.queues.get(job.printer)
+            if (queue is not None and job.state is JobState.HELD and job.held_since is not None
+                    and now - job.held_since >= queue.config.hold_timeout):
+                self.change(job, JobState.FAILED,
+                            f"PRINTER: {queue.status.text} for more than "
+                            f"{queue.config.hold_timeout:g} s")
+
+    def cleanup(self) -> Deferred[int]:
+        state = self.config.state
+        before = self.clock.seconds() - state.retention_hours * 3600
+        return self.committer.read(self.committer.journal.cleanup, before,
+                                   state.retention_count)
+

@@ -1,0 +1,152 @@
+"""Jobs and their state machine: plain objects, no reactor, no I/O.
+
+A job is one print request for one printer. Every transport (WebSocket, MQTT) creates jobs
+through the job manager and watches their states; the printer service moves them along.
+
+States and transitions (anything not listed is refused with :class:`InvalidTransition`)::
+
+    from \\ to   queued  held  printing  printed  failed  cancelled  expired  interrupted
+    (new)          x
+    queued               x       x                  x        x         x
+    held           x             x                  x        x         x
+    printing       x                       x        x                            x
+    printed, failed, cancelled, expired, interrupted: final
+
+      new ──► queued ◄──► held          (a printer fault pauses the queue; Ready resumes it)
+                │  ╲        │ ╲
+                │   ╲───────┼──► cancelled | expired | failed (render error, hold timeout)
+                ▼           ▼
+             printing ──► printed | failed (I/O error, write timeout)
+                │ ╲
+                │  ╲──► queued           (retry after an I/O error, if configured)
+                ▼
+           interrupted                  (daemon died mid-write: nobody knows if it printed)
+
+- ``queued → failed`` covers a document that does not validate or render: it never reaches
+  the printer, so it never was ``printing``.
+- ``printing → interrupted`` is only ever set on restart, by the job manager's recovery: a
+  job recorded as printing when the process died. It is not reprinted unless the printer's
+  config says ``reprint_interrupted = true``; then recovery takes ``printing → queued``.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import attrs
+
+
+class JobState(enum.Enum):
+    QUEUED = "queued"
+    HELD = "held"
+    PRINTING = "printing"
+    PRINTED = "printed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def final(self) -> bool:
+        return self in FINAL
+
+    @property
+    def waiting(self) -> bool:
+        """Still in the queue: may be cancelled, may expire."""
+        return self in (JobState.QUEUED, JobState.HELD)
+
+
+FINAL = frozenset({JobState.PRINTED, JobState.FAILED, JobState.CANCELLED, JobState.EXPIRED,
+                   JobState.INTERRUPTED})
+
+_S = JobState
+TRANSITIONS: dict[JobState, frozenset[JobState]] = {
+    _S.QUEUED: frozenset({_S.HELD, _S.PRINTING, _S.FAILED, _S.CANCELLED, _S.EXPIRED}),
+    _S.HELD: frozenset({_S.QUEUED, _S.PRINTING, _S.FAILED, _S.CANCELLED, _S.EXPIRED}),
+    _S.PRINTING: frozenset({_S.QUEUED, _S.PRINTED, _S.FAILED, _S.INTERRUPTED}),
+}
+
+
+class JobKind(enum.Enum):
+    DOCUMENT = "document"  # a v1 print document (dict), rendered by ticketd
+    RAW = "raw"            # ESC/POS bytes as sent by the client
+
+
+class InvalidTransition(Exception):
+    """A state change the machine does not allow (a bug or a race, never user input)."""
+
+
+@attrs.define
+class Job:
+    """One print request and where it is in its life.
+
+    Mutable on purpose: the job manager owns each Job and is the only writer; listeners get
+    the job with each event and read it at once.
+    """
+
+    id: str
+    printer: str
+    source: str  # "ws" | "mqtt" | "cli" | "test"
+    kind: JobKind
+    payload: Any  # dict for DOCUMENT, bytes for RAW
+    created: float
+    state: JobState = JobState.QUEUED
+    reason: str | None = None
+    warnings: tuple[str, ...] = ()
+    expires: float | None = None  # unix time after which it must not start printing
+    updated: float = 0.0
+    started: float | None = None
+    finished: float | None = None
+    attempts: int = 0
+    bytes_written: int = 0
+    seq: int = 0  # order of acceptance; queues resume in this order after a restart
+    held_since: float | None = None  # in memory only: when the current hold began
+
+    def transition(self, new: JobState, at: float, reason: str | None = None) -> JobState:
+        """Move to ``new``; returns the old state. Raises InvalidTransition."""
+        old = self.state
+        if new not in TRANSITIONS.get(old, frozenset()):
+            raise InvalidTransition(f"job {self.id}: {old.value} -> {new.value}")
+        self.state = new
+        self.updated = at
+        if reason is not None or new.final or new is JobState.QUEUED:
+            self.reason = reason
+        if new is JobState.HELD:
+            self.held_since = self.held_since or at
+        else:
+            self.held_since = None
+        if new is JobState.PRINTING:
+            self.started = at
+            self.attempts += 1
+        if new.final:
+            self.finished = at
+        return old
+
+    def expired_at(self, now: float) -> bool:
+        return self.expires is not None and now >= self.expires
+
+    @property
+    def success(self) -> bool:
+        return self.state is JobState.PRINTED
+
+    def summary(self) -> dict[str, Any]:
+        """The job as JSON-friendly data (journal queries, job_status, the dashboard)."""
+        return {
+            "id": self.id, "printer": self.printer, "source": self.source,
+            "kind": self.kind.value, "state": self.state.value, "reason": self.reason,
+            "warnings": list(self.warnings), "created": self.created,
+            "updated": self.updated, "started": self.started, "finished": self.finished,
+            "expires": self.expires, "attempts": self.attempts,
+            "bytes": self.bytes_written,
+        }
+
+
+@attrs.frozen
+class JobEvent:
+    """A job changed state. ``progress`` is a human text such as "Waiting: Out of paper"."""
+
+    job: Job
+    old: JobState | None
+    new: JobState
+    progress: str | None = None

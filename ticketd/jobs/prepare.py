@@ -1,0 +1,25 @@
+"""Turning a job into the bytes for its printer (runs in the printer's thread)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ticketd.jobs.model import Job, JobKind
+from ticketd.jobs.printer_queue import Prepare, PreparationError
+
+
+def preparer(image_cache: Any = None) -> Prepare:
+    """A ``prepare(job) -> (bytes, warnings)`` that renders documents with a shared,
+    thread-safe image cache (a shop logo is converted once for every printer)."""
+
+    def prepare(job: Job) -> tuple[bytes, tuple[str, ...]]:
+        if job.kind is JobKind.RAW:
+            return bytes(job.payload), ()
+        from ticketd.documents import DocumentError, render
+        try:
+            rendered = render(job.payload, image_cache=image_cache)
+        except DocumentError as e:
+            raise PreparationError(str(e)) from None
+        return rendered.data, tuple(rendered.warnings)
+
+    return prepare

@@ -1,0 +1,316 @@
+"""One printer's serialized queue: a DeferredQueue worker whose blocking work runs in the
+printer's own one-thread pool, so a hung printer never delays another printer or the reactor.
+
+For each job the worker, in order:
+
+1. renders the document (or takes the raw bytes) **and** reads the printer's status, in one
+   trip to the printer's thread — rendering never runs on the reactor, and the status is
+   checked before every job without the fixed sleeps the original MQTT server needed;
+2. if the printer reports a fault (paper out, cover open, offline, no response ...) the
+   queue *holds*: waiting jobs become ``held`` with a "Waiting: <fault>" progress, and the
+   worker waits until a status poll reads Ready again (the job manager fails jobs held
+   longer than ``hold_timeout``);
+3. records ``printing`` in the journal and waits until it is on disk — so that after a
+   crash a job is either not started (reprinted) or ``interrupted`` (never silently
+   reprinted) — then writes the bytes with ``write_timeout``;
+4. records ``printed``, or ``failed`` with the reason (or requeues it, ``retry_failed``).
+
+Status is polled every ``status_interval`` while no job is being handled: the poll shares
+the printer's single thread, so it can never land in the middle of a job's bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+from twisted.application import service
+from twisted.internet.defer import (CancelledError, Deferred, DeferredQueue,
+                                    ensureDeferred, succeed)
+from twisted.internet.defer import TimeoutError as DeferredTimeout
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
+
+from ticketd.config import PrinterConfig
+from ticketd.jobs.model import Job, JobState
+from ticketd.printers.connection import PrinterConnection, PrinterIOError
+from ticketd.printers.status import UNKNOWN_YET, PrinterStatus
+
+Runner = Callable[..., Deferred]
+Prepare = Callable[[Job], tuple[bytes, tuple[str, ...]]]
+
+
+class JobSink(Protocol):
+    """What the queue needs from the job manager: durable state changes and status news."""
+
+    def change(self, job: Job, state: JobState, reason: str | None = None,
+               progress: str | None = None) -> Deferred[None]: ...
+
+    def printer_status(self, printer: str, old: PrinterStatus, new: PrinterStatus) -> None: ...
+
+
+class Threads(Protocol):
+    """The printer's own thread pool: started and stopped with the queue."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class PreparationError(Exception):
+    """The job's bytes could not be made (invalid document ...); ``str()`` is the reason."""
+
+
+class PrinterQueue(service.Service):
+    log = Logger()
+
+    def __init__(self, config: PrinterConfig, connection: PrinterConnection, *,
+                 clock: IReactorTime, run: Runner, prepare: Prepare, sink: JobSink,
+                 threads: Threads | None = None) -> None:
+        self.config = config
+        self.printer = config.name
+        self.name = f"printer:{config.name}"  # the service name; ``printer`` is the printer's
+        self.connection = connection
+        self.clock = clock
+        self._run = run
+        self._prepare = prepare
+        self.sink = sink
+        self._threads = threads
+        self.queue: DeferredQueue[Job] = DeferredQueue()
+        self.status: PrinterStatus = UNKNOWN_YET
+        self.current: Job | None = None
+        self.writing = False
+        self.jobs_processed = 0
+        self.jobs_failed = 0
+        self.last_error: str | None = None
+        self._busy = 0  # calls queued or running in the printer's thread
+        self._wake: Deferred[None] | None = None
+        self._worker: Deferred[None] | None = None
+        self._get: Deferred[Job] | None = None
+        self._poller = LoopingCall(self.poll)
+        self._poller.clock = clock
+
+    # --- the queue -------------------------------------------------------------------------
+
+    @property
+    def waiting(self) -> list[Job]:
+        """Jobs waiting their turn, in order (not the one being handled)."""
+        return self.queue.pending
+
+    @property
+    def length(self) -> int:
+        return len(self.queue.pending)
+
+    @property
+    def held(self) -> int:
+        return sum(1 for j in self.queue.pending if j.state is JobState.HELD)
+
+    @property
+    def paused(self) -> bool:
+        return self.status.holds_jobs and self.status is not UNKNOWN_YET
+
+    def position(self, job: Job) -> int | None:
+        """1 = next to print."""
+        try:
+            return self.queue.pending.index(job) + 1
+        except ValueError:
+            return None
+
+    def enqueue(self, job: Job, front: bool = False) -> None:
+        """Add an accepted (journaled) job. Capacity is the job manager's business: jobs
+        recovered after a restart are enqueued even beyond it, never dropped."""
+        if front and not self.queue.waiting:
+            self.queue.pending.insert(0, job)
+        else:
+            self.queue.put(job)
+        if self.paused and job.state is JobState.QUEUED:
+            self.sink.change(job, JobState.HELD, progress=f"Waiting: {self.status.text}")
+
+    def remove(self, job: Job) -> None:
+        """Forget a job that left the queue (cancelled, expired, failed while held)."""
+        if job in self.queue.pending:
+            self.queue.pending.remove(job)
+        if job is self.current:
+            self._wake_worker()
+
+    # --- service ---------------------------------------------------------------------------
+
+    def startService(self) -> None:
+        super().startService()
+        if self._threads is not None:
+            self._threads.start()
+        self._poller.start(self.config.status_interval, now=True)
+        self._worker = ensureDeferred(self._work())
+        self._worker.addErrback(lambda f: f.trap(CancelledError))
+        self._worker.addErrback(lambda f: self.log.failure("printer {printer}: worker died",
+                                                           f, printer=self.printer))
+
+    def stopService(self) -> Deferred[None]:
+        """Stop taking jobs from the queue; let the job being written finish; close."""
+        super().stopService()
+        if self._poller.running:
+            self._poller.stop()
+        if self._get is not None:
+            self._get.cancel()
+        self._wake_worker()
+        d = self._worker if self._worker is not None else succeed(None)
+
+        def close(_: object) -> Deferred[None]:
+            return self._run(self.connection.close).addBoth(lambda _: self._stop_threads())
+
+        return d.addBoth(close)
+
+    def _stop_threads(self) -> None:
+        if self._threads is not None:
+            self._threads.stop()
+
+    # --- status ----------------------------------------------------------------------------
+
+    def poll(self) -> Deferred[None] | None:
+        if self._busy:
+            return None
+        d = self._call(self.connection.query_status).addCallback(self.set_status)
+        d.addErrback(lambda f: self.log.failure("printer {printer}: status poll failed", f,
+                                                printer=self.printer))
+        return d
+
+    def set_status(self, new: PrinterStatus) -> None:
+        old, self.status = self.status, new
+        if new == old and old is not UNKNOWN_YET:
+            return
+        self.log.info("printer {printer}: {status}", printer=self.printer, status=new.text,
+                      detail=new.detail)
+        self.sink.printer_status(self.printer, old, new)
+        jobs = list(self.queue.pending) + ([self.current] if self.current else [])
+        if new.holds_jobs:
+            for job in jobs:
+                if job.state is JobState.QUEUED:
+                    self.sink.change(job, JobState.HELD, progress=f"Waiting: {new.text}")
+        else:
+            for job in jobs:
+                if job.state is JobState.HELD:
+                    self.sink.change(job, JobState.QUEUED, progress="Resumed")
+            self._wake_worker()
+
+    # --- the worker ------------------------------------------------------------------------
+
+    def _call(self, f: Callable[..., object], *args: object) -> Deferred:
+        """Run ``f`` in the printer's thread, keeping track that the thread is busy."""
+        self._busy += 1
+
+        def done(r: object) -> object:
+            self._busy -= 1
+            return r
+
+        return self._run(f, *args).addBoth(done)
+
+    def _wake_worker(self) -> None:
+        d, self._wake = self._wake, None
+        if d is not None:
+            d.callback(None)
+
+    async def _work(self) -> None:
+        while self.running:
+            self._get = self.queue.get()
+            try:
+                job = await self._get
+            finally:
+                self._get = None
+            if job.state.final:
+                continue
+            self.current = job
+            try:
+                await self._handle(job)
+            except Exception:
+                self.log.failure("printer {printer}: job {job} failed unexpectedly",
+                                 printer=self.printer, job=job.id)
+                if not job.state.final and job.state is not JobState.PRINTING:
+                    await self.sink.change(job, JobState.FAILED, "EXECUTION: internal error")
+            finally:
+                self.current = None
+
+    def _prepare_and_check(self, job: Job, data: bytes | None
+                           ) -> tuple[bytes, tuple[str, ...], PrinterStatus]:
+        """In the printer's thread: make the bytes (once) and read the status."""
+        warnings: tuple[str, ...] = ()
+        if data is None:
+            data, warnings = self._prepare(job)
+        return data, warnings, self.connection.query_status()
+
+    async def _handle(self, job: Job) -> None:
+        data: bytes | None = None
+        while True:
+            if job.state.final:
+                return
+            if job.expired_at(self.clock.seconds()):
+                await self.sink.change(job, JobState.EXPIRED,
+                                       "EXPIRED: the deadline passed before printing")
+                return
+            try:
+                made, warnings, status = await self._call(self._prepare_and_check, job, data)
+            except PreparationError as e:
+                await self._fail(job, str(e))
+                return
+            if data is None:
+                data = made
+                if warnings:
+                    job.warnings = tuple(job.warnings) + tuple(warnings)
+            self.set_status(status)
+            if job.state.final:
+                return
+            if not self.running:
+                return  # stopping: the job stays queued on disk
+            if not status.holds_jobs:
+                break
+            self._wake = Deferred()
+            await self._wake  # status Ready again, the job left the queue, or stopping
+            if not self.running:
+                return
+        await self._write(job, data)
+
+    async def _write(self, job: Job, data: bytes) -> None:
+        await self.sink.change(job, JobState.PRINTING, progress="In progress")
+        self.writing = True
+        d = self._call(self._write_in_thread, data, job.id)
+        d.addTimeout(self.config.write_timeout, self.clock)
+        try:
+            await d
+        except Exception as e:
+            self.writing = False
+            reason = self._io_reason(e)
+            if isinstance(e, (CancelledError, DeferredTimeout)):
+                self.connection.abort()
+            self.last_error = reason
+            self.log.warn("printer {printer}: job {job}: {reason}", printer=self.printer,
+                          job=job.id, reason=reason)
+            if job.attempts <= self.config.retry_failed and self.running:
+                await self.sink.change(job, JobState.QUEUED, reason)
+                self.enqueue(job, front=True)
+                return
+            await self._fail(job, reason)
+            return
+        self.writing = False
+        job.bytes_written = len(data)
+        self.jobs_processed += 1
+        await self.sink.change(job, JobState.PRINTED, progress="Printed")
+
+    async def _fail(self, job: Job, reason: str) -> None:
+        self.jobs_failed += 1
+        await self.sink.change(job, JobState.FAILED, reason)
+
+    def _write_in_thread(self, data: bytes, job_id: str) -> None:
+        try:
+            self.connection.open()
+            self.connection.write(data, job_id)
+        except BaseException:
+            self.connection.close()
+            raise
+
+    def _io_reason(self, e: BaseException) -> str:
+        if isinstance(e, (CancelledError, DeferredTimeout)):
+            return (f"PRINTER: write timed out after {self.config.write_timeout:g} s; "
+                    "connection dropped")
+        if isinstance(e, PrinterIOError):
+            return f"PRINTER: {e}"
+        return f"PRINTER: {type(e).__name__}: {e}"
+

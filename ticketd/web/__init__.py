@@ -1,0 +1,1 @@
+"""The HTTP side: one twisted.web Site with /health, /ws and the dashboard."""

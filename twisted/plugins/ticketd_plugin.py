@@ -1,0 +1,10 @@
+"""The twistd plugin: names ``ticketd.tap`` and imports nothing heavy (see ENGINEERING_NOTES)."""
+
+from twisted.application.service import ServiceMaker
+
+ticketd = ServiceMaker(
+    "ticketd",
+    "ticketd.tap",
+    "Print daemon for ESC/POS receipt printers (WebSocket and MQTT).",
+    "ticketd",
+)
