@@ -1,0 +1,33 @@
+"""Print documents v1: validation, rendering to ESC/POS, text preview.
+
+Sans-IO and cheap to import: python-escpos and Pillow are imported only when
+a document is rendered (note: python-escpos calls ``logging.basicConfig()``
+on import). ``render`` may run in several worker threads at once.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import DocumentError
+from .images import ImageCache
+from .profile import Profile, profile_for
+from .results import Rendered
+from .validate import validate
+
+__all__ = ["DocumentError", "validate", "render", "Rendered", "preview_text",
+           "ImageCache", "profile_for", "Profile"]
+
+
+def render(doc: Any, *, image_cache: ImageCache | None = None) -> Rendered:
+    """Validate ``doc`` and render it to ESC/POS bytes (see renderer.render)."""
+    from .renderer import render as _render
+
+    return _render(doc, image_cache=image_cache)
+
+
+def preview_text(doc: Any) -> list[str]:
+    """The plain-text lines the receipt shows (see preview.preview_text)."""
+    from .preview import preview_text as _preview
+
+    return _preview(doc)
+

@@ -1,0 +1,272 @@
+"""Render a v1 document to ESC/POS bytes with python-escpos' ``Dummy``.
+
+Imported lazily (python-escpos and Pillow are heavy, and python-escpos calls
+``logging.basicConfig()`` on import). Every call builds its own Dummy, flow
+and encoder: the only shared mutable state is the lock-protected ImageCache.
+python-escpos emits the commands; we do layout, code pages and bookkeeping.
+"""
+from __future__ import annotations
+
+import copy
+import threading
+from typing import Any
+
+from escpos import constants as C
+from escpos.capabilities import Profile as _EscposProfile
+from escpos.printer import Dummy
+
+from . import checks, images
+from .codepages import Encoder, select_command
+from .errors import DocumentError, fmt
+from .layout import PLAIN, Style, TextFlow, separator_line, style_from, table_lines
+from .profile import Profile, profile_for
+from .results import Raster, Rendered
+from .qrcodes import native_module_size, qr_bitmap
+from .validate import coerce, validate
+
+_BARCODE_NAMES = {"upca": "UPC-A", "upce": "UPC-E", "ean13": "EAN13", "ean8": "EAN8",
+                  "code39": "CODE39", "code128": "CODE128", "itf": "ITF",
+                  "codabar": "NW7"}
+_HRI = {"none": "OFF", "above": "ABOVE", "below": "BELOW", "both": "BOTH"}
+_QR_EC = {"L": C.QR_ECLEVEL_L, "M": C.QR_ECLEVEL_M, "Q": C.QR_ECLEVEL_Q,
+          "H": C.QR_ECLEVEL_H}
+_PROFILE_CLASSES: dict[int, type] = {}
+_PROFILE_LOCK = threading.Lock()
+
+
+def _escpos_profile(dots: int) -> Any:
+    """A python-escpos profile whose media width is our printable width.
+
+    One class per width, created once; python-escpos' own profile classes
+    are shared, so we never mutate them.
+    """
+    with _PROFILE_LOCK:
+        cls = _PROFILE_CLASSES.get(dots)
+        if cls is None:
+            data = copy.deepcopy(_EscposProfile.profile_data)
+            data["media"] = {"dpi": "Unknown", "width": {"mm": "Unknown", "pixels": dots}}
+            cls = type(f"Ticketd{dots}Profile", (_EscposProfile,), {"profile_data": data})
+            _PROFILE_CLASSES[dots] = cls
+    return cls(features=dict(cls.profile_data["features"]))
+
+
+def image_bytes(bitmap: Any, dots: int) -> bytes:
+    """Raster (``GS v 0``) bytes of a mode '1' bitmap via python-escpos."""
+    p = Dummy(profile=_escpos_profile(dots))
+    p.image(bitmap, impl="bitImageRaster")
+    return p.output
+
+
+class _Job:
+    """State of one rendering: printer buffer, text flow, current style."""
+
+    def __init__(self, profile: Profile, cache: images.ImageCache | None) -> None:
+        self.profile = profile
+        self.cache = cache
+        self.p = Dummy(profile=_escpos_profile(profile.dots))
+        self.raw = self.p._raw
+        self.enc = Encoder(profile.code_table)
+        self.select = select_command(profile.code_table)
+        self.flow = TextFlow(profile)
+        self.style: Style | None = PLAIN
+        self.align: str | None = "left"
+        self.warnings: list[str] = []
+
+    # -- text ---------------------------------------------------------------
+    def set_align(self, align: str) -> None:
+        if align != self.align:
+            self.p.set(align=align)
+            self.align = align
+
+    def set_style(self, s: Style) -> None:
+        cur = self.style
+        kw: dict[str, Any] = {}
+        if cur is None or cur.bold != s.bold:
+            kw["bold"] = s.bold
+        if cur is None or cur.underline != s.underline:
+            kw["underline"] = s.underline
+        if cur is None or cur.font != s.font:
+            kw["font"] = s.font.lower()
+        if cur is None or (cur.width, cur.height) != (s.width, s.height):
+            kw.update(custom_size=True, width=s.width, height=s.height)
+        if cur is None or cur.inverse != s.inverse:
+            kw["invert"] = s.inverse
+        if kw:
+            self.p.set(**kw)
+        self.style = s
+
+    def drain(self) -> None:
+        """Emit the flow's pending operations."""
+        raw, enc = self.raw, self.enc
+        for op in self.flow.ops:
+            kind = op[0]
+            if kind == "seg":
+                if op[2] != self.style:
+                    self.set_style(op[2])
+                raw(enc.encode(op[1]))
+            elif kind == "nl":
+                raw(b"\n")
+            else:
+                self.set_align(op[1])
+        self.flow.ops.clear()
+
+    def block(self) -> None:
+        """End any open text line before a non-text command."""
+        self.flow.flush()
+        self.drain()
+
+    # -- commands -----------------------------------------------------------
+    def cmd_text(self, i: int, d: dict) -> None:
+        content = d["content"]
+        cstyle = content.get("content_style") or {}
+        label = d.get("label")
+        align = content.get("align") or cstyle.get("align")
+        pieces = []
+        if isinstance(label, dict):
+            align = align or label.get("align")
+            pieces.append((str(label.get("text", "")) + label.get("separator", ": "),
+                           style_from(label.get("label_style"))))
+        pieces.append((content["text"], style_from(cstyle)))
+        self.flow.add(pieces, align or "left", d.get("new_line", True) is not False)
+        self.drain()
+
+    def cmd_separator(self, i: int, d: dict) -> None:
+        self.flow.line(separator_line(d, self.profile), PLAIN, "left")
+        self.drain()
+
+    def cmd_table(self, i: int, d: dict) -> None:
+        try:
+            lines = table_lines(d, self.profile)
+        except ValueError as exc:
+            raise DocumentError.single("TABLE", f"commands[{i}].data", str(exc)) from None
+        align = (d.get("options") or {}).get("align", "center")
+        for text, style in lines:
+            self.flow.line(text, style, align)
+        self.drain()
+
+    def cmd_feed(self, i: int, d: dict) -> None:
+        self.block()
+        self.p.print_and_feed(int(d["lines"]))
+
+    def cmd_cut(self, i: int, d: dict) -> None:
+        self.block()
+        feed = int(d.get("feed", 2))
+        if feed:
+            self.p.print_and_feed(feed)
+        self.raw(C.PAPER_PART_CUT if d.get("mode") == "partial" else C.PAPER_FULL_CUT)
+
+    def cmd_pulse(self, i: int, d: dict) -> None:
+        self.block()
+        t1 = min(255, max(1, int(d.get("on_time", 50)) // 2))
+        t2 = min(255, max(1, int(d.get("off_time", 100)) // 2))
+        self.p.cashdraw([27, 112, int(d.get("pin", 0)), t1, t2])
+
+    def cmd_beep(self, i: int, d: dict) -> None:
+        self.block()
+        self.p.buzzer(int(d.get("times", 1)), int(d.get("lapse", 1)))
+
+    def cmd_raw(self, i: int, d: dict) -> None:
+        self.block()
+        data = checks.parse_raw(d["hex"], d.get("format", "hex"))
+        if d.get("safe_mode") is True and checks.raw_blocked(data):
+            raise DocumentError.single("RAW", f"commands[{i}].data.hex", "blocked by safe_mode")
+        # a reset forgets the code page: select it again right after it
+        self.raw(data.replace(b"\x1b@", b"\x1b@" + self.select))
+        self.style = None          # unknown now: the next text sets everything
+        self.align = None
+
+    def cmd_barcode(self, i: int, d: dict) -> None:
+        self.block()
+        sym, value = d["symbology"], d["data"]
+        if sym == "code128":
+            value = checks.code128_payload(value)
+        self.set_align(d.get("align", "center"))
+        self.p._hw_barcode(  # barcode() would print() to stdout; same encoder
+            value, _BARCODE_NAMES[sym], int(d.get("height", 64)), int(d.get("width", 3)),
+            _HRI[d.get("hri_position", "below")], d.get("hri_font", "A"),
+            align_ct=False, function_type=None, check=False)
+
+    def cmd_image(self, i: int, d: dict) -> None:
+        self.block()
+        dots = self.profile.dots
+        pw = d.get("pixel_width")
+        if pw is not None and pw > dots:
+            self.warnings.append(f"commands[{i}].data.pixel_width: {pw} is wider than "
+                                 f"{dots} printable dots, printed {dots} wide")
+        dither = d.get("dithering", "atkinson")
+        level = int(d.get("threshold", 128))
+        align = d.get("align", "center")
+        nearest = d.get("scaling") == "nns"
+        key = ("image", images.content_key(d["code"]), pw, dither, level, align,
+               nearest, dots)
+
+        def build() -> Raster:
+            im = images.open_image(images.decode_base64(d["code"]))
+            size = images.target_size(im.size, pw, dots)
+            gray = images.to_gray(im, size, nearest)
+            bitmap = (images.threshold(gray, level) if dither == "threshold"
+                      else images.atkinson(gray, level))
+            return Raster(image_bytes(images.place(bitmap, dots, align), dots), *size)
+
+        self.raw(self._cached(key, build).data)
+
+    def cmd_qr(self, i: int, d: dict) -> None:
+        self.block()
+        data, corr = d["data"], d.get("correction", "M")
+        align = d.get("align", "center")
+        dots = self.profile.dots
+        pw = min(int(d.get("pixel_width", 256)), dots)
+        logo, circle = d.get("logo"), d.get("circle_shape") is True
+        if self.profile.has_qr and not logo and not circle:
+            self.set_align(align)
+            self.p.qr(data, ec=_QR_EC[corr], size=native_module_size(data, corr, pw),
+                      native=True)
+        else:
+            key = ("qr", images.content_key(data), corr, pw, align, circle,
+                   images.content_key(logo) if logo else None, dots)
+
+            def build() -> Raster:
+                bm = qr_bitmap(data, corr, pw, circle, logo)
+                return Raster(image_bytes(images.place(bm, dots, align), dots), *bm.size)
+
+            self.raw(self._cached(key, build).data)
+        human = d.get("human_text")
+        if human:
+            self.flow.add([(human, style_from(d.get("content_style")))], align)
+            self.drain()
+
+    def _cached(self, key: tuple, build: Any) -> Raster:
+        cache = self.cache
+        hit = cache.get(key) if cache is not None else None
+        if hit is None:
+            hit = build()
+            if cache is not None:
+                cache.put(key, hit, len(hit.data) + 200)
+        return hit
+
+
+def render(doc: Any, *, image_cache: images.ImageCache | None = None) -> Rendered:
+    """Validate and render ``doc``; raises DocumentError, nothing else, for bad input."""
+    errors = validate(doc)
+    if errors:
+        raise DocumentError(errors)
+    doc, _ = coerce(doc)
+    profile = profile_for(doc.get("profile"))
+    job = _Job(profile, image_cache)
+    job.raw(C.HW_INIT + job.select)
+    for i, cmd in enumerate(doc["commands"]):
+        ctype = cmd["type"]
+        try:
+            getattr(job, f"cmd_{ctype}")(i, cmd.get("data") or {})
+        except DocumentError:
+            raise
+        except images.ImageProblem as exc:
+            raise DocumentError.single("IMAGE", f"commands[{i}].data", str(exc)) from None
+        except RecursionError:
+            raise DocumentError.single("EXECUTION", f"commands[{i}]", "too deep") from None
+        except Exception as exc:
+            raise DocumentError([fmt("EXECUTION", f"commands[{i}]",
+                                     f"{ctype} failed: {type(exc).__name__}: {exc}")]) from None
+    job.block()
+    return Rendered(data=job.p.output, warnings=tuple(job.enc.warnings + job.warnings),
+                    profile=profile)
