@@ -53,7 +53,8 @@ def build(config: Config, reactor: Any) -> service.MultiService:
     manager = JobManager(config, committer, reactor)
     manager.setServiceParent(top)
 
-    prepare = preparer(_image_cache())
+    from ticketd.documents import ImageCache
+    prepare = preparer(ImageCache())
     for printer in config.printers:
         thread = PrinterThread(f"ticketd-printer-{printer.name}")
         queue = PrinterQueue(printer, connect(printer), clock=reactor,
@@ -72,10 +73,3 @@ def build(config: Config, reactor: Any) -> service.MultiService:
     SystemdNotifier(reactor).setServiceParent(top)
     return top
 
-
-def _image_cache() -> Any:
-    try:
-        from ticketd.documents import ImageCache
-    except ImportError:  # documents not built yet in this checkout
-        return None
-    return ImageCache()

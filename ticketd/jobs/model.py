@@ -77,12 +77,13 @@ class InvalidTransition(Exception):
     """A state change the machine does not allow (a bug or a race, never user input)."""
 
 
-@attrs.define
+@attrs.define(eq=False)
 class Job:
     """One print request and where it is in its life.
 
     Mutable on purpose: the job manager owns each Job and is the only writer; listeners get
-    the job with each event and read it at once.
+    the job with each event and read it at once. Compared by identity: there is one Job
+    object per job id in the daemon.
     """
 
     id: str

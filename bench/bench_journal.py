@@ -1,0 +1,105 @@
+"""The journal's cost: raw jobs/s accepted and printed, journal on disk vs on tmpfs.
+
+Runs the real daemon core in-process (``ticketd.tap.build``: journal, group commit, job
+manager, per-printer queues with their own threads, virtual printers) and submits N raw
+jobs as fast as the queues accept them, spread over P printers. Two figures per run:
+*accepted/s* (every job durable in the journal) and *printed/s* (every job's bytes in the
+virtual printer's spool). The spool is on tmpfs in both runs, so the difference between
+the runs is the journal's disk cost alone.
+
+    .venv/bin/python bench/bench_journal.py [--jobs 5000] [--printers 2] [--sync normal]
+
+Target (issue 4): >= 1,000 raw jobs/s with the journal on disk, and at least half the
+tmpfs figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from twisted.internet import defer, task  # noqa: E402
+
+from ticketd.config import parse  # noqa: E402
+from ticketd.jobs.manager import JobEvent  # noqa: E402
+from ticketd.jobs.model import JobKind, JobState  # noqa: E402
+from ticketd.tap import build  # noqa: E402
+
+
+def config_text(state: Path, spool: Path, printers: int, jobs: int) -> str:
+    text = f'[server]\nport = 0\n[state]\ndirectory = "{state}"\n'
+    for i in range(printers):
+        text += (f'[printers.p{i}]\nconnection = "virtual"\nspool = "{spool}/p{i}"\n'
+                 f"queue_capacity = {jobs}\n")
+    return text
+
+
+async def run_once(reactor, state: Path, spool: Path, jobs: int, printers: int) -> tuple:
+    cfg = parse(config_text(state, spool, printers, jobs), str(state / "bench.toml"))
+    top = build(cfg, reactor)
+    for q in top.getServiceNamed("jobs").queues.values():
+        q.connection.fsync = False  # measure the journal, not the spool
+    top.startService()
+    manager = top.getServiceNamed("jobs")
+    printed = defer.Deferred()
+    count = 0
+
+    def on_event(e: object) -> None:
+        nonlocal count
+        if isinstance(e, JobEvent) and e.new is JobState.PRINTED:
+            count += 1
+            if count == jobs:
+                printed.callback(None)
+
+    manager.subscribe(on_event)
+    await task.deferLater(reactor, 0.2, lambda: None)  # first status polls
+    t0 = time.perf_counter()
+    ds = [manager.submit(job_id=f"job-{i}", printer=f"p{i % printers}", source="bench",
+                         kind=JobKind.RAW, payload=b"\x1b@hello %d\n\x1dV\x00" % i)
+          for i in range(jobs)]
+    await defer.gatherResults(ds)
+    t_accepted = time.perf_counter() - t0
+    await printed
+    t_printed = time.perf_counter() - t0
+    transactions = manager.committer.transactions
+    await top.stopService()
+    return jobs / t_accepted, jobs / t_printed, transactions
+
+
+async def main(reactor, args) -> None:
+    results = {}
+    for label, root in (("disk", Path(args.disk_dir)), ("tmpfs", Path("/dev/shm"))):
+        base = Path(tempfile.mkdtemp(prefix="ticketd-bench-", dir=root))
+        spool = Path(tempfile.mkdtemp(prefix="ticketd-spool-", dir="/dev/shm"))
+        try:
+            results[label] = await run_once(reactor, base, spool, args.jobs, args.printers)
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+            shutil.rmtree(spool, ignore_errors=True)
+    print(f"{args.jobs} raw jobs over {args.printers} virtual printers "
+          f"(spool on tmpfs, journal synchronous=NORMAL)")
+    print(f"{'journal on':<12}{'accepted/s':>12}{'printed/s':>12}{'transactions':>14}")
+    for label, (acc, prn, tx) in results.items():
+        print(f"{label:<12}{acc:>12.0f}{prn:>12.0f}{tx:>14}")
+    disk, tmpfs = results["disk"][1], results["tmpfs"][1]
+    print(f"disk/tmpfs printed ratio: {disk / tmpfs:.2f}")
+    ok1 = disk >= 1000
+    ok2 = disk >= tmpfs / 2
+    print(f"target >= 1000 printed/s on disk: {'MET' if ok1 else 'NOT MET'}")
+    print(f"target disk >= half of tmpfs:     {'MET' if ok2 else 'NOT MET'}")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--jobs", type=int, default=5000)
+    ap.add_argument("--printers", type=int, default=2)
+    ap.add_argument("--disk-dir", default=str(Path(__file__).resolve().parent.parent / "var"))
+    args = ap.parse_args()
+    Path(args.disk_dir).mkdir(parents=True, exist_ok=True)
+    task.react(lambda reactor: defer.ensureDeferred(main(reactor, args)))
