@@ -89,10 +89,6 @@ class Rig:
 
     def start(self) -> None:
         self.manager.startService()
-        for q in self.queues.values():
-            q.startService()
 
     def stop(self) -> Deferred:
-        from twisted.internet.defer import gatherResults
-        d = gatherResults([maybeDeferred(q.stopService) for q in self.queues.values()])
-        return d.addCallback(lambda _: self.manager.stopService())
+        return self.manager.stopService()

@@ -2,8 +2,8 @@
 
 Only this module knows the whole: it wires the journal, the job manager, one queue (with
 its own thread) per printer, the HTTP site and the systemd notifier into one MultiService.
-Children stop in reverse order: the site first (no new jobs), then the printer queues
-(each finishes the job it is writing), then the job manager (journal flushed, closed).
+The printer queues are the job manager's children: on stop the manager refuses new jobs,
+lets each queue finish the job it is writing, then flushes and closes the journal.
 """
 
 from __future__ import annotations
@@ -61,9 +61,16 @@ def build(config: Config, reactor: Any) -> service.MultiService:
                              run=runner(reactor, thread), prepare=prepare, sink=manager,
                              threads=thread)
         manager.add_queue(queue)
-        queue.setServiceParent(top)
 
-    site = build_site(manager, reactor.seconds())
+    # --- MQTT (issue 6): after the queues, so it stops (publishing Offline) before them ---
+    if config.mqtt is not None:
+        from ticketd.mqtt.service import MqttService
+        mqtt_service = MqttService(config, manager, reactor)
+        mqtt_service.setServiceParent(top)
+        top.mqtt = mqtt_service  # type: ignore[attr-defined]
+    # --- end MQTT ---
+
+    site = build_site(manager, reactor.seconds(), reactor)
     interface = config.server.listen.replace(":", "\\:")
     http = strports.service(f"tcp:{config.server.port}:interface={interface}", site)
     http.setName("http")

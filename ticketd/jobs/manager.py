@@ -71,11 +71,16 @@ class CancelResult:
 Listener = Callable[[Any], None]
 
 
-class JobManager(service.Service):
+class JobManager(service.MultiService):
+    """Its children are the printer queues: it recovers jobs before they start, and on
+    stop waits for every queue to finish the job it is writing before the journal closes
+    (a plain MultiService parent would stop them all at once)."""
+
     log = Logger()
     name = "jobs"
 
     def __init__(self, config: Config, committer: GroupCommitter, clock: IReactorTime) -> None:
+        super().__init__()
         self.config = config
         self.committer = committer
         self.clock = clock
@@ -97,6 +102,7 @@ class JobManager(service.Service):
 
     def add_queue(self, queue: PrinterQueue) -> None:
         self.queues[queue.printer] = queue
+        queue.setServiceParent(self)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """``listener(event)`` gets every JobEvent and PrinterEvent; returns unsubscribe."""
@@ -124,19 +130,23 @@ class JobManager(service.Service):
     # --- lifecycle -------------------------------------------------------------------------
 
     def startService(self) -> None:
-        """Recover what the journal holds (blocking, before the reactor serves anyone)."""
-        super().startService()
+        """Recover what the journal holds (blocking, before the reactor serves anyone),
+        then start the printer queues."""
         self.committer.start()
         self.recover()
+        super().startService()
         self._sweeper.start(1.0, now=False)
         self._cleaner.start(3600.0, now=True)
 
     def stopService(self) -> Deferred[None]:
-        super().stopService()
+        """Queues finish their current jobs, then the journal is flushed and closed."""
+        self.accepting = False
         for loop in (self._sweeper, self._cleaner):
             if loop.running:
                 loop.stop()
-        return self.flushed().addBoth(lambda _: self.committer.close())
+        d = super().stopService()
+        d.addBoth(lambda _: self.flushed())
+        return d.addBoth(lambda _: self.committer.close())
 
     def flushed(self) -> Deferred[None]:
         """Fires once every change asked for so far is on disk."""
@@ -186,7 +196,7 @@ class JobManager(service.Service):
         known = self._open.get(job_id) or self._recent.get(job_id)
         if known is not None or self._pending_inserts.get(job_id):
             return self._duplicate(known, job_id)
-        if not self.accepting or not self.running:
+        if not self.accepting:
             raise SubmitError("ERROR: the daemon is shutting down, please retry shortly")
         current = queue.length + self._reserved(printer)
         capacity = queue.config.queue_capacity

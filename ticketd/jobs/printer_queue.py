@@ -299,23 +299,33 @@ class PrinterQueue(service.Service):
             reason = self._io_reason(e)
             if isinstance(e, (CancelledError, DeferredTimeout)):
                 self.connection.abort()
-            self.last_error = reason
-            self.log.warn("printer {printer}: job {job}: {reason}", printer=self.printer,
-                          job=job.id, reason=reason)
-            if job.attempts <= self.config.retry_failed and self.running:
-                await self.sink.change(job, JobState.QUEUED, reason)
-                self.enqueue(job, front=True)
-                return
-            await self._fail(job, reason)
+            await self._io_failed(job, reason)
             return
         self.writing = False
         self._after_write, self._after_write_at = after, self.clock.seconds()
         self.set_status(after)
+        if after.not_connected:
+            # The bytes were handed to the OS, but the link was gone right after: the
+            # printer may have got only part of the job.
+            await self._io_failed(job, f"PRINTER: connection lost while sending the job "
+                                       f"({after.detail or 'no detail'})")
+            return
         job.bytes_written = len(data)
         self.jobs_processed += 1
         # Not awaited: the next job's "printing" record is committed after this one (the
         # journal writes in order), so a crash still leaves at most one job in doubt.
         self.sink.change(job, JobState.PRINTED, progress="Printed")
+
+    async def _io_failed(self, job: Job, reason: str) -> None:
+        """The job did not reach the printer whole: retry it (``retry_failed``) or fail."""
+        self.last_error = reason
+        self.log.warn("printer {printer}: job {job}: {reason}", printer=self.printer,
+                      job=job.id, reason=reason)
+        if job.attempts <= self.config.retry_failed and self.running:
+            await self.sink.change(job, JobState.QUEUED, reason)
+            self.enqueue(job, front=True)
+            return
+        await self._fail(job, reason)
 
     async def _fail(self, job: Job, reason: str) -> None:
         self.jobs_failed += 1
