@@ -263,11 +263,12 @@ class PrinterQueue(service.Service):
             status = self._fresh_status()
             if data is None or status is None:
                 try:
-                    made, warnings, status = await self._call(
+                    made, warnings, checked = await self._call(
                         self._prepare_and_check, job, data, status is None)
                 except PreparationError as e:
                     await self._fail(job, str(e))
                     return
+                status = checked if checked is not None else status  # keep the fresh one
                 if data is None:
                     data = made
                     if warnings:

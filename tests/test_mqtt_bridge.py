@@ -1,0 +1,177 @@
+"""The bridge between one printer's topics and the job manager: a Rig (fake printer, Clock,
+inline threads) and a fake link that records what would go to the broker."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from twisted.internet.defer import Deferred
+from twisted.trial.unittest import TestCase
+
+from ticketd.jobs.model import JobKind, JobState
+from ticketd.mqtt.bridge import PrinterBridge
+from ticketd.printers.status import PrinterStatus
+from tests.fakes import Rig, config
+
+
+class FakeLink:
+    def __init__(self) -> None:
+        self.published: list[tuple[str, Any, int, bool]] = []
+        self.subscribed: list[tuple[str, int]] = []
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False,
+                keep: bool = True) -> None:
+        self.published.append((topic, json.loads(payload), qos, retain))
+
+    def subscribe(self, topic: str, qos: int = 1) -> None:
+        self.subscribed.append((topic, qos))
+
+
+def job(jobid: str, data: bytes = b"hi\n", **extra: Any) -> bytes:
+    return json.dumps({"jobid": jobid, "data": base64.b64encode(data).decode(),
+                       **extra}).encode()
+
+
+class BridgeTests(TestCase):
+    def setUp(self) -> None:
+        self.rig = Rig(config(self.mktemp()))
+        self.rig.start()
+        self.m = self.rig.manager
+        self.conn = self.rig.connections["p1"]
+        self.bridge = PrinterBridge(printer="p1", prefix="shop/p1", manager=self.m,
+                                    clock=self.rig.clock, max_payload=4096)
+        self.link = self.bridge.link = FakeLink()
+        self.m.subscribe(self.bridge.event)
+        self.acks: list[str] = []
+
+    def tearDown(self) -> Deferred:
+        return self.rig.stop()
+
+    def send(self, payload: bytes, tag: str = "", expiry: float | None = None) -> None:
+        self.bridge.handle(payload, lambda: self.acks.append(tag), expiry)
+
+    def printed(self, jobid: str | None = None) -> list[tuple[str, bool, bool]]:
+        return [(m["status"], m["finished"], m["success"]) for t, m, q, r in self.link.published
+                if t == "shop/p1/printed" and (jobid is None or m["jobid"] == jobid)]
+
+    def test_prints_and_reports_progress(self) -> None:
+        self.send(job("j1", b"\x1b@hello"), "j1")
+        self.assertEqual(self.acks, ["j1"])
+        self.assertEqual(self.conn.writes, [("j1", b"\x1b@hello")])
+        self.assertEqual(self.printed("j1"), [("In progress", False, False),
+                                              ("Printed", True, True)])
+        self.assertTrue(all(q == 1 and not r for t, m, q, r in self.link.published))
+
+    def test_ack_waits_for_the_journal(self) -> None:
+        """PUBACK only once the job is on disk: hold the journal write, no ack yet."""
+        held: list[Deferred] = []
+        real = self.m.committer.submit
+
+        def slow(op: Any) -> Deferred:
+            d: Deferred = Deferred()
+            held.append(d)
+            d.addCallback(lambda _: real(op))
+            return d
+        self.m.committer.submit = slow  # type: ignore[method-assign]
+        self.send(job("j1"), "j1")
+        self.assertEqual(self.acks, [])
+        self.m.committer.submit = real  # type: ignore[method-assign]
+        held[0].callback(None)
+        self.assertEqual(self.acks, ["j1"])
+
+    def test_duplicate_is_not_printed_again(self) -> None:
+        self.send(job("j1"))
+        self.send(job("j1"))
+        self.assertEqual(len(self.conn.writes), 1)
+        self.assertEqual(self.printed("j1")[-1], ("Printed", True, True))
+        self.assertEqual(len(self.acks), 2)
+
+    def test_duplicate_of_a_waiting_job_reports_progress_then_result(self) -> None:
+        self.conn.status = PrinterStatus(online=False, paper_out=True)
+        self.rig.queues["p1"].poll()
+        self.send(job("j1"))
+        self.assertEqual(self.printed("j1"), [("Waiting: Out of paper", False, False)])
+        self.send(job("j1"))
+        self.assertEqual(self.printed("j1")[-1], ("Waiting: Out of paper", False, False))
+        self.conn.status = PrinterStatus()
+        self.rig.queues["p1"].poll()
+        self.assertEqual(self.printed("j1")[-2:], [("In progress", False, False),
+                                                   ("Printed", True, True)])
+        self.assertEqual(len(self.conn.writes), 1)
+
+    def test_duplicate_of_another_transports_job(self) -> None:
+        self.m.submit(job_id="w1", printer="p1", source="ws", kind=JobKind.RAW,
+                      payload=b"ws\n")
+        self.assertEqual(self.printed(), [])  # not an MQTT job: nothing on P/printed
+        self.send(job("w1"))
+        self.assertEqual(self.printed("w1"), [("Printed", True, True)])
+
+    def test_bad_payloads_get_a_finished_reply_and_an_ack(self) -> None:
+        self.send(b"not json", "a")
+        self.send(json.dumps({"jobid": "b1", "data": "%%%"}).encode(), "b")
+        self.send(json.dumps({"data": "aGk="}).encode(), "c")
+        self.send(job("big", b"x" * 5000), "d")
+        self.assertEqual(self.acks, ["a", "b", "c", "d"])
+        out = self.printed()
+        self.assertEqual(len(out), 2)  # only b1 and big had a readable jobid
+        self.assertTrue(out[0][0].startswith("Aborted: RAW: invalid base64"), out)
+        self.assertTrue(out[1][0].startswith("Aborted: JSON: payload of"), out)
+        self.assertEqual(self.conn.writes, [])
+        self.assertEqual(self.bridge.refused, 4)
+
+    def test_failed_document_reports_reason(self) -> None:
+        self.send(json.dumps({"jobid": "d1", "document": {"bogus": 1}}).encode())
+        status, finished, success = self.printed("d1")[-1]
+        self.assertTrue(status.startswith("Aborted: "), status)
+        self.assertEqual((finished, success), (True, False))
+        self.assertEqual(self.m._recent["d1"].reason, status[len("Aborted: "):])
+
+    def test_queue_full_is_refused_and_acked(self) -> None:
+        self.conn.status = PrinterStatus(online=False, paper_out=True)
+        self.rig.queues["p1"].poll()
+        for i in range(6):
+            self.send(job(f"j{i}"), f"j{i}")
+        self.assertEqual(len(self.acks), 6)
+        self.assertEqual(self.printed("j5"), [("Aborted: Queue full, please retry in a few "
+                                               "seconds", True, False)])
+
+    def test_cancel(self) -> None:
+        self.conn.status = PrinterStatus(online=False, cover_open=True)
+        self.rig.queues["p1"].poll()
+        self.send(job("j1"))
+        self.send(json.dumps({"jobid": "j1", "cancel": True}).encode(), "c")
+        self.assertEqual(self.acks[-1], "c")
+        self.assertEqual(self.printed("j1")[-1],
+                         ("Aborted: CANCELLED: cancelled by request", True, False))
+
+    def test_message_expiry_sets_the_deadline(self) -> None:
+        self.conn.status = PrinterStatus(online=False, paper_out=True)
+        self.rig.queues["p1"].poll()
+        self.send(job("j1"), expiry=3)
+        self.send(job("j2", expires=self.rig.clock.seconds() + 100), expiry=1000)
+        self.assertEqual(self.m._open["j1"].expires, self.rig.clock.seconds() + 3)
+        self.assertEqual(self.m._open["j2"].expires, self.rig.clock.seconds() + 100)
+        self.rig.clock.advance(5)
+        self.assertEqual(self.printed("j1")[-1][0],
+                         "Aborted: EXPIRED: the deadline passed before printing")
+
+    def test_status_published_retained_on_change_and_connect(self) -> None:
+        self.rig.queues["p1"].poll()
+        self.bridge.connected(self.link)
+        self.assertEqual(self.link.subscribed, [("shop/p1/print", 1)])
+        self.conn.status = PrinterStatus(online=False, paper_out=True, paper_near_end=True)
+        self.rig.queues["p1"].poll()
+        self.rig.queues["p1"].poll()  # unchanged: not published again
+        status = [(m, r) for t, m, q, r in self.link.published if t == "shop/p1/status"]
+        self.assertEqual(status, [({"status": "Ready", "ok": True, "paper_near_end": False},
+                                   True),
+                                  ({"status": "Out of paper", "ok": False,
+                                    "paper_near_end": True}, True)])
+
+    def test_refused_while_stopping_is_not_acked(self) -> None:
+        self.m.accepting = False
+        self.send(job("j1"), "j1")
+        self.assertEqual(self.acks, [])
+        self.assertEqual(self.printed(), [])

@@ -1,0 +1,186 @@
+"""One printer's topics ↔ the job manager: ``P/print`` in, ``P/printed`` and ``P/status`` out.
+
+No reactor here: the bridge is told of messages and events and answers through its link's
+``publish``/``subscribe`` and each message's ``ack``. A QoS 1 job is acknowledged only once
+the job manager has recorded it on disk (or refused it, so that a bad message is not
+redelivered for ever); a job refused because the daemon is stopping is not acknowledged,
+so the broker keeps it for the next session.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Protocol
+
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+
+from ticketd.jobs.manager import CancelResult, JobManager, PrinterEvent, SubmitError, Submission
+from ticketd.jobs.model import JobEvent, JobKind, JobState
+from ticketd.mqtt import messages
+from ticketd.mqtt.messages import BadRequest, CancelRequest, PrintRequest
+from ticketd.printers.status import UNKNOWN_YET
+
+
+class Publisher(Protocol):
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False,
+                keep: bool = True) -> Any: ...
+
+    def subscribe(self, topic: str, qos: int = 1) -> None: ...
+
+
+class PrinterBridge:
+    log = Logger()
+
+    def __init__(self, *, printer: str, prefix: str, manager: JobManager, clock: Any,
+                 max_payload: int = 1 << 20) -> None:
+        self.printer = printer
+        self.prefix = prefix.rstrip("/")
+        self.status_topic = f"{self.prefix}/status"
+        self.print_topic = f"{self.prefix}/print"
+        self.printed_topic = f"{self.prefix}/printed"
+        self.manager = manager
+        self.clock = clock
+        self.max_payload = max_payload
+        self.link: Publisher | None = None
+        self._watch: set[str] = set()  # non-MQTT jobs a client asked about by jobid
+        self._last_status: bytes | None = None
+        self.received = 0
+        self.refused = 0
+
+    # --- link events ------------------------------------------------------------------------
+
+    def connected(self, link: Publisher) -> None:
+        """After every (re)connect: subscribe again and republish the status."""
+        link.subscribe(self.print_topic, 1)
+        self.publish_status(force=True)
+
+    def disconnected(self, link: Publisher) -> None:
+        pass
+
+    def message(self, link: Any, msg: Any, ack: Any) -> None:
+        if msg.topic != self.print_topic:
+            ack.done()
+            return
+        expiry = None
+        props = getattr(msg, "properties", None)
+        if props is not None and hasattr(props, "MessageExpiryInterval"):
+            expiry = float(props.MessageExpiryInterval)
+        self.handle(msg.payload, ack.done, expiry)
+
+    # --- jobs in ----------------------------------------------------------------------------
+
+    def handle(self, payload: bytes, ack: Callable[[], None],
+               expiry: float | None = None) -> Deferred | None:
+        """One ``P/print`` payload; ``ack`` is called once it may be PUBACKed."""
+        self.received += 1
+        req = messages.parse(payload, self.max_payload)
+        if isinstance(req, BadRequest):
+            self._refuse(req.jobid, req.reason, len(payload))
+            ack()
+            return None
+        if isinstance(req, CancelRequest):
+            d = self.manager.cancel(req.jobid)
+            d.addCallback(self._cancelled, req.jobid)
+            d.addErrback(lambda f: self.log.failure("mqtt {prefix}: cancel {job} failed", f,
+                                                    prefix=self.prefix, job=req.jobid))
+            d.addBoth(lambda _: ack())
+            return d
+        assert isinstance(req, PrintRequest)
+        expires = req.expires
+        if expiry is not None:
+            deadline = self.clock.seconds() + expiry
+            expires = deadline if expires is None else min(expires, deadline)
+        kind, body = ((JobKind.RAW, req.data) if req.data is not None
+                      else (JobKind.DOCUMENT, req.document))
+        try:
+            d = self.manager.submit(job_id=req.jobid, printer=self.printer, source="mqtt",
+                                    kind=kind, payload=body, expires=expires)
+        except SubmitError as e:
+            if not (self.manager.running and self.manager.accepting):
+                self.log.info("mqtt {prefix}: job {job} left with the broker: {error}",
+                              prefix=self.prefix, job=req.jobid, error=str(e))
+                return None  # no PUBACK: redelivered to the next session
+            self._refuse(req.jobid, str(e), len(payload))
+            ack()
+            return None
+
+        def accepted(sub: Submission) -> None:
+            if sub.duplicate:
+                self._duplicate(sub)
+            ack()
+
+        def refused(f: Any) -> None:
+            self._refuse(req.jobid, str(f.value) if f.check(SubmitError) else
+                         f"ERROR: {f.getErrorMessage()}", len(payload))
+            ack()
+
+        return d.addCallbacks(accepted, refused)
+
+    def _refuse(self, jobid: str | None, reason: str, size: int) -> None:
+        self.refused += 1
+        self.log.warn("mqtt {prefix}: job {job} refused: {reason} ({size} bytes)",
+                      prefix=self.prefix, job=jobid, reason=reason, size=size)
+        if jobid is not None:
+            self._out(messages.aborted(jobid, reason))
+
+    def _duplicate(self, sub: Submission) -> None:
+        job = sub.job
+        self.log.info("mqtt {prefix}: job {job} seen before ({state}): not printed again",
+                      prefix=self.prefix, job=job.id, state=job.state.value)
+        if not job.state.final and job.source != "mqtt":
+            self._watch.add(job.id)
+        payload = messages.for_job(job, status_text=self._status_text())
+        if payload is not None:
+            self._out(payload)
+
+    def _cancelled(self, result: CancelResult, jobid: str) -> None:
+        if result.cancelled:
+            if result.job is not None and result.job.source != "mqtt":
+                self._out(messages.for_job(result.job) or b"")
+            return  # an MQTT job's "Aborted: CANCELLED" follows from its event
+        self.log.info("mqtt {prefix}: cancel {job}: {message}", prefix=self.prefix,
+                      job=jobid, message=result.message)
+        if result.job is not None and result.job.printer == self.printer:
+            payload = messages.for_job(result.job, status_text=self._status_text())
+            if payload is not None:
+                self._out(payload)
+
+    def _status_text(self) -> str | None:
+        queue = self.manager.queues.get(self.printer)
+        return f"Waiting: {queue.status.text}" if queue is not None else None
+
+    # --- events out -------------------------------------------------------------------------
+
+    def event(self, event: object) -> None:
+        if isinstance(event, PrinterEvent):
+            if event.printer == self.printer:
+                self.publish_status()
+            return
+        if not isinstance(event, JobEvent):
+            return
+        job = event.job
+        if job.printer != self.printer or not (job.source == "mqtt" or job.id in self._watch):
+            return
+        if event.new.final:
+            self._watch.discard(job.id)
+        if event.new is JobState.QUEUED:
+            return  # accepted or resumed: the protocol has no text for it
+        payload = messages.for_job(job, progress=event.progress,
+                                   status_text=self._status_text())
+        if payload is not None:
+            self._out(payload)
+
+    def publish_status(self, force: bool = False) -> None:
+        queue = self.manager.queues.get(self.printer)
+        if queue is None or queue.status is UNKNOWN_YET:
+            return  # not read yet: the retained value (maybe the will's Offline) stands
+        payload = messages.status(queue.status.as_dict())
+        if payload == self._last_status and not force:
+            return
+        self._last_status = payload
+        if self.link is not None:
+            self.link.publish(self.status_topic, payload, qos=1, retain=True, keep=False)
+
+    def _out(self, payload: bytes) -> None:
+        if self.link is not None and payload:
+            self.link.publish(self.printed_topic, payload, qos=1, retain=False)

@@ -1,0 +1,438 @@
+"""One broker connection: a paho-mqtt client driven by the Twisted reactor.
+
+paho's external-event-loop API does the protocol; the reactor does the waiting: the socket
+is a reader/writer descriptor whose ``doRead``/``doWrite`` call ``loop_read``/``loop_write``,
+and a LoopingCall runs ``loop_misc`` (keepalive). No thread per message.
+
+``connect()`` blocks (DNS, TCP, TLS handshake), so it runs in a thread (``run``). While it
+does, the reactor never touches the client, and paho's socket callbacks are unset (paho
+then writes the CONNECT itself, from that thread); once the thread returns, the reactor
+takes the socket over. There is no auto-reconnect in this mode: a lost connection is
+retried after an exponential, jittered delay. The will (retained "Offline") is set once per
+connection; :meth:`MqttLink.stop` publishes Offline itself and disconnects cleanly.
+"""
+
+from __future__ import annotations
+
+import collections
+import socket
+import ssl
+from typing import Any, Callable, Protocol
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IReadDescriptor, IWriteDescriptor
+from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from ticketd.config import MqttConfig
+from ticketd.mqtt.backoff import Backoff
+
+OUTBOX_LIMIT = 10_000
+STOP_TIMEOUT = 2.0
+
+
+class LinkHandler(Protocol):
+    """What the link tells its owner (always on the reactor thread)."""
+
+    def connected(self, link: "MqttLink") -> None: ...
+
+    def message(self, link: "MqttLink", msg: mqtt.MQTTMessage, ack: "Ack") -> None: ...
+
+    def disconnected(self, link: "MqttLink") -> None: ...
+
+
+class Ack:
+    """Acknowledges one received message once :meth:`done` is called.
+
+    PUBACKs go out in the order the messages came in (MQTT-4.6.0-2), and never on a later
+    connection than the one the message arrived on (its packet id means nothing there: the
+    broker redelivers it instead, and the job manager de-duplicates on ``jobid``).
+    """
+
+    __slots__ = ("link", "mid", "qos", "generation", "finished")
+
+    def __init__(self, link: "MqttLink", mid: int, qos: int, generation: int) -> None:
+        self.link, self.mid, self.qos, self.generation = link, mid, qos, generation
+        self.finished = False
+
+    def done(self) -> None:
+        if not self.finished:
+            self.finished = True
+            self.link._acked(self)
+
+
+@implementer(IReadDescriptor, IWriteDescriptor)
+class _Socket:
+    """The paho socket as the reactor sees it."""
+
+    def __init__(self, link: "MqttLink", sock: Any) -> None:
+        self.link, self.sock = link, sock
+
+    def fileno(self) -> int:
+        try:
+            return self.sock.fileno()
+        except (OSError, ValueError):
+            return -1
+
+    def doRead(self) -> None:  # noqa: N802
+        self.link._read(self)
+
+    def doWrite(self) -> None:  # noqa: N802
+        self.link._write(self)
+
+    def connectionLost(self, reason: object) -> None:  # noqa: N802
+        pass  # paho notices a closed socket on its own read/write
+
+    def logPrefix(self) -> str:  # noqa: N802
+        return f"mqtt:{self.link.client_id}"
+
+
+def tls_context(config: MqttConfig) -> ssl.SSLContext:
+    """Verification and hostname check on unless ``tls_insecure`` says otherwise."""
+    ctx = ssl.create_default_context(
+        cafile=str(config.ca_file) if config.ca_file else None)
+    if config.cert_file:
+        ctx.load_cert_chain(str(config.cert_file),
+                            str(config.key_file) if config.key_file else None)
+    if config.tls_insecure:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class MqttLink:
+    """A paho client with its own broker connection, last will and reconnect loop."""
+
+    log = Logger()
+
+    def __init__(self, *, config: MqttConfig, client_id: str, will_topic: str,
+                 will_payload: bytes, handler: LinkHandler, reactor: Any,
+                 run: Callable[..., Deferred], random: Callable[[], float] | None = None,
+                 ssl_context: ssl.SSLContext | None = None,
+                 backoff: Backoff | None = None) -> None:
+        self.config = config
+        self.client_id = client_id
+        self.will_topic, self.will_payload = will_topic, will_payload
+        self.handler = handler
+        self.reactor = reactor
+        self.run = run
+        self.backoff = backoff or Backoff(random=random)
+        self.state = "idle"  # idle connecting handshake connected waiting stopped
+        self.generation = 0
+        self.connects = 0
+        self.last_error: str | None = None
+        self._stopping = False
+        self._desc: _Socket | None = None
+        self._retry: Any = None
+        self._connecting: Deferred | None = None
+        self._outbox: collections.deque[tuple[str, bytes, int, bool]] = collections.deque(
+            maxlen=OUTBOX_LIMIT)
+        self._pending_acks: collections.deque[Ack] = collections.deque()
+        self._on_published: dict[int, Deferred] = {}
+        self._on_disconnect: list[Deferred] = []
+        self._misc = LoopingCall(self._loop_misc)
+        self._misc.clock = reactor
+        self.client = self._make_client(ssl_context)
+
+    def _make_client(self, ctx: ssl.SSLContext | None) -> mqtt.Client:
+        cfg = self.config
+        v5 = cfg.protocol == "5"
+        client = mqtt.Client(
+            callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            clean_session=None if v5 else False,
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            manual_ack=True,
+            reconnect_on_failure=False,
+        )
+        client.max_inflight_messages_set(1000)
+        client.will_set(self.will_topic, self.will_payload, qos=1, retain=True)
+        if cfg.username is not None:
+            client.username_pw_set(cfg.username, cfg.password)
+        if cfg.tls:
+            client.tls_set_context(ctx or tls_context(cfg))
+        client.on_connect = self._connected
+        client.on_disconnect = self._disconnected
+        client.on_message = self._message
+        client.on_publish = self._published
+        return client
+
+    # --- connecting (blocking part in a thread) ---------------------------------------------
+
+    def start(self) -> None:
+        self._connect()
+
+    def _connect(self) -> None:
+        self._retry = None
+        if self._stopping:
+            return
+        self.state = "connecting"
+        self._socket_callbacks(False)
+        cfg = self.config
+        if cfg.tls and cfg.tls_insecure:
+            self.log.warn("mqtt {client}: TLS certificate verification is OFF (tls_insecure = "
+                          "true): anyone on the path to {host}:{port} can read and forge "
+                          "print jobs", client=self.client_id, host=cfg.hostname, port=cfg.port)
+        d = self._connecting = self.run(self._connect_blocking)
+        d.addCallbacks(self._socket_ready, self._connect_failed)
+
+    def _connect_blocking(self) -> Any:
+        """In a thread: DNS, TCP, TLS handshake, and the CONNECT packet."""
+        cfg = self.config
+        if cfg.protocol == "5":
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = cfg.session_expiry
+            self.client.connect(cfg.hostname, cfg.port, cfg.keepalive, clean_start=False,
+                                properties=props)
+        else:
+            self.client.connect(cfg.hostname, cfg.port, cfg.keepalive)
+        return self.client.socket()
+
+    def _socket_ready(self, sock: Any) -> None:
+        self._connecting = None
+        self.state = "handshake"
+        self.last_error = None
+        self._socket_callbacks(True)
+        try:  # small packets (PUBACK, progress) must not wait for Nagle + delayed ACK
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):
+            pass
+        self._desc = _Socket(self, sock)
+        self.reactor.addReader(self._desc)
+        if self.client.want_write():
+            self.reactor.addWriter(self._desc)
+        if not self._misc.running:
+            self._misc.start(1.0, now=False)
+        if self._stopping:
+            self._force_close()
+
+    def _connect_failed(self, failure: Any) -> None:
+        self._connecting = None
+        self.last_error = describe_error(failure.value, self.config)
+        self._lost(self.last_error)
+
+    def _socket_callbacks(self, on: bool) -> None:
+        c = self.client
+        c.on_socket_close = self._socket_closed if on else None
+        c.on_socket_register_write = self._register_write if on else None
+        c.on_socket_unregister_write = self._unregister_write if on else None
+
+    # --- the reactor side of paho's socket --------------------------------------------------
+
+    def _socket_closed(self, client: Any, userdata: Any, sock: Any) -> None:
+        desc, self._desc = self._desc, None
+        if desc is not None:
+            self.reactor.removeReader(desc)
+            self.reactor.removeWriter(desc)
+
+    def _register_write(self, client: Any, userdata: Any, sock: Any) -> None:
+        if self._desc is not None:
+            self.reactor.addWriter(self._desc)
+
+    def _unregister_write(self, client: Any, userdata: Any, sock: Any) -> None:
+        if self._desc is not None:
+            self.reactor.removeWriter(self._desc)
+
+    def _read(self, desc: _Socket) -> None:
+        try:
+            self.client.loop_read()
+            _quickack(desc.sock)
+            # TLS: bytes already decrypted inside the SSL object never wake the reactor
+            while (self._desc is desc and hasattr(desc.sock, "pending")
+                   and desc.sock.pending()):
+                self.client.loop_read()
+        except Exception:
+            self.log.failure("mqtt {client}: error while reading", client=self.client_id)
+
+    def _write(self, desc: _Socket) -> None:
+        try:
+            self.client.loop_write()
+        except Exception:
+            self.log.failure("mqtt {client}: error while writing", client=self.client_id)
+
+    def _loop_misc(self) -> None:
+        if self.state in ("handshake", "connected"):
+            try:
+                self.client.loop_misc()
+            except Exception:
+                self.log.failure("mqtt {client}: keepalive failed", client=self.client_id)
+
+    # --- paho callbacks (reactor thread, from loop_read/loop_write/loop_misc) ---------------
+
+    def _connected(self, client: Any, userdata: Any, flags: Any, reason: Any,
+                   properties: Any) -> None:
+        if reason.is_failure:
+            self.last_error = f"the broker refused the connection: {reason}"
+            self.log.error("mqtt {client}: {host}:{port}: {error}", client=self.client_id,
+                           host=self.config.hostname, port=self.config.port,
+                           error=self.last_error)
+            return  # paho closes the socket next and calls _disconnected
+        self.backoff.reset()
+        self.state = "connected"
+        self.generation += 1
+        self.connects += 1
+        self.last_error = None
+        self._pending_acks.clear()
+        self.log.info("mqtt {client}: connected to {host}:{port} (MQTT {protocol}, session "
+                      "{session})", client=self.client_id, host=self.config.hostname,
+                      port=self.config.port, protocol=self.config.protocol,
+                      session="resumed" if flags.session_present else "new")
+        try:
+            self.handler.connected(self)
+        except Exception:
+            self.log.failure("mqtt {client}: on connect", client=self.client_id)
+        while self._outbox and self.state == "connected":
+            self.publish(*self._outbox.popleft())
+
+    def _disconnected(self, client: Any, userdata: Any, flags: Any, reason: Any,
+                      properties: Any) -> None:
+        was = self.state
+        self._pending_acks.clear()
+        if was == "connected":
+            try:
+                self.handler.disconnected(self)
+            except Exception:
+                self.log.failure("mqtt {client}: on disconnect", client=self.client_id)
+        waiters, self._on_disconnect = self._on_disconnect, []
+        for d in waiters:  # not from inside paho's callback: its locks are not reentrant
+            self.reactor.callLater(0, lambda d=d: d.called or d.callback(None))
+        error = self.last_error if was == "handshake" and self.last_error else \
+            f"connection lost: {reason}"
+        self._lost(error)
+
+    def _lost(self, error: str) -> None:
+        if self._misc.running:
+            self._misc.stop()
+        if self._stopping:
+            self.state = "stopped"
+            return
+        self.state = "waiting"
+        delay = self.backoff.next()
+        self.log.warn("mqtt {client}: {host}:{port}: {error}; retrying in {delay:.1f} s",
+                      client=self.client_id, host=self.config.hostname,
+                      port=self.config.port, error=error, delay=delay)
+        self._retry = self.reactor.callLater(delay, self._connect)
+
+    def _message(self, client: Any, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        ack = Ack(self, msg.mid, msg.qos, self.generation)
+        if msg.qos > 0:
+            self._pending_acks.append(ack)
+        else:
+            ack.finished = True
+        try:
+            self.handler.message(self, msg, ack)
+        except Exception:
+            self.log.failure("mqtt {client}: message on {topic} not handled",
+                             client=self.client_id, topic=msg.topic)
+            ack.done()
+
+    def _published(self, client: Any, userdata: Any, mid: int, reason: Any,
+                   properties: Any) -> None:
+        d = self._on_published.pop(mid, None)
+        if d is not None:
+            self.reactor.callLater(0, lambda: d.called or d.callback(None))
+
+    # --- acks and publishing ----------------------------------------------------------------
+
+    def _acked(self, ack: Ack) -> None:
+        if ack.generation != self.generation:
+            return
+        q = self._pending_acks
+        while q and q[0].finished:
+            head = q.popleft()
+            if self.state == "connected" and head.generation == self.generation:
+                self.client.ack(head.mid, head.qos)
+
+    def subscribe(self, topic: str, qos: int = 1) -> None:
+        if self.state == "connected":
+            self.client.subscribe(topic, qos)
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False,
+                keep: bool = True) -> Any:
+        """Publish now if connected; else keep it (``keep``) for the next connection."""
+        if self.state == "connected":
+            return self.client.publish(topic, payload, qos=qos, retain=retain)
+        if keep:
+            self._outbox.append((topic, payload, qos, retain))
+        return None
+
+    # --- stopping ---------------------------------------------------------------------------
+
+    def stop(self) -> Deferred[None]:
+        """Publish Offline (retained), disconnect cleanly (no will), stop retrying."""
+        self._stopping = True
+        if self._retry is not None and self._retry.active():
+            self._retry.cancel()
+        self._retry = None
+        if self._connecting is not None:
+            d = self._connecting  # _socket_ready force-closes once the thread is back
+            return d.addBoth(lambda _: self._finish())
+        if self.state == "connected":
+            info = self.client.publish(self.will_topic, self.will_payload, qos=1, retain=True)
+            published: Deferred[None] = Deferred()
+            self._on_published[info.mid] = published
+            self._timeout(published, STOP_TIMEOUT)
+            return published.addBoth(lambda _: self._disconnect())
+        if self.state == "handshake":
+            return self._disconnect()
+        return self._finish()
+
+    def _disconnect(self) -> Deferred[None]:
+        if self.client.socket() is None:
+            return self._finish()
+        d: Deferred[None] = Deferred()
+        self._on_disconnect.append(d)
+        self._timeout(d, STOP_TIMEOUT)
+        self.client.disconnect()
+        return d.addBoth(lambda _: self._finish())
+
+    def _timeout(self, d: Deferred, seconds: float) -> None:
+        call = self.reactor.callLater(seconds, lambda: d.called or d.callback(None))
+        d.addBoth(lambda r: (call.active() and call.cancel(), r)[1])
+
+    def _force_close(self) -> None:
+        try:
+            self.client._sock_close()  # paho has no public "drop the socket now"
+        except Exception:
+            pass
+
+    def _finish(self) -> Deferred[None]:
+        self._force_close()
+        if self._misc.running:
+            self._misc.stop()
+        self.state = "stopped"
+        return succeed(None)
+
+
+def _quickack(sock: Any) -> None:
+    """ACK at once (Linux resets this after each use): a broker that leaves Nagle on would
+    otherwise hold its next packet to us until our delayed ACK, 40 ms per round trip."""
+    if _QUICKACK is not None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+        except (OSError, AttributeError, ValueError):
+            pass
+
+
+_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+
+
+def describe_error(e: BaseException, config: MqttConfig) -> str:
+    """One clear line for a failed connect (the log line operators will search for)."""
+    where = f"{config.hostname}:{config.port}"
+    if isinstance(e, ssl.SSLCertVerificationError):
+        return (f"TLS: the broker's certificate was refused (certificate verify failed: "
+                f"{e.verify_message}; ca_file = {config.ca_file or 'system CAs'})")
+    if isinstance(e, ssl.SSLError):
+        return f"TLS: handshake with {where} failed: {e.reason or e}"
+    if isinstance(e, ConnectionRefusedError):
+        return f"cannot connect to {where}: connection refused"
+    if isinstance(e, TimeoutError):
+        return f"cannot connect to {where}: timed out"
+    if isinstance(e, OSError):
+        return f"cannot connect to {where}: {e.strerror or e}"
+    return f"cannot connect to {where}: {type(e).__name__}: {e}"

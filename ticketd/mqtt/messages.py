@@ -1,0 +1,178 @@
+"""The MQTT print-server payloads (PROTOCOL.md section 3), parsed and built without I/O.
+
+:func:`parse` turns the bytes of one ``P/print`` message into a :class:`PrintRequest`,
+a :class:`CancelRequest` or a :class:`BadRequest`; it never raises, so a hostile or broken
+payload cannot stop the client. The ``printed_*`` and :func:`status` helpers build the
+JSON that ticketd publishes, so the wording clients depend on lives in one place.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from typing import Any, Union
+
+import attrs
+
+from ticketd.jobs.model import Job, JobState
+
+MAX_JOBID = 200
+_JOBID_PEEK = 4096
+_JOBID_RE = re.compile(rb'"jobid"\s*:\s*"([^"\\]{1,200})"')
+
+OFFLINE = {"status": "Offline", "ok": False}
+
+
+@attrs.frozen
+class PrintRequest:
+    """A job: raw ESC/POS bytes (``data``) or a v1 document; ``expires`` is unix seconds."""
+
+    jobid: str
+    data: bytes | None = None
+    document: dict[str, Any] | None = None
+    expires: float | None = None
+
+
+@attrs.frozen
+class CancelRequest:
+    jobid: str
+
+
+@attrs.frozen
+class BadRequest:
+    """A payload that is refused; ``jobid`` is set when one could be read (for the reply)."""
+
+    jobid: str | None
+    reason: str  # "CATEGORY: message"
+
+
+Request = Union[PrintRequest, CancelRequest, BadRequest]
+
+
+def parse(payload: bytes, max_payload: int = 1 << 20) -> Request:
+    """One ``P/print`` payload → a request. Never raises."""
+    if len(payload) > max_payload:
+        m = _JOBID_RE.search(payload[:_JOBID_PEEK])
+        jobid = m.group(1).decode("utf-8", "replace") if m else None
+        return BadRequest(jobid, f"JSON: payload of {len(payload)} bytes exceeds the limit "
+                                 f"of {max_payload} bytes")
+    try:
+        obj = json.loads(payload)
+    except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
+        return BadRequest(None, f"JSON: not valid JSON: {e}")
+    if not isinstance(obj, dict):
+        return BadRequest(None, f"JSON: expected an object, got {_kind(obj)}")
+    jobid = obj.get("jobid")
+    if jobid is None:
+        return BadRequest(None, "JSON: field 'jobid' is required")
+    if not isinstance(jobid, str) or not jobid:
+        return BadRequest(None, f"JSON: field 'jobid' must be a non-empty string, got "
+                                f"{_kind(jobid)}")
+    if len(jobid) > MAX_JOBID:
+        return BadRequest(None, f"JSON: field 'jobid' is longer than {MAX_JOBID} characters")
+    cancel = obj.get("cancel")
+    if cancel is not None and cancel is not False:
+        if cancel is not True:
+            return BadRequest(jobid, f"JSON: field 'cancel' must be true, got {_kind(cancel)}")
+        return CancelRequest(jobid)
+    expires = obj.get("expires")
+    if expires is not None and (isinstance(expires, bool)
+                                or not isinstance(expires, (int, float))):
+        return BadRequest(jobid, f"JSON: field 'expires' must be unix seconds (a number), "
+                                 f"got {_kind(expires)}")
+    expires = float(expires) if expires is not None else None
+    data, document = obj.get("data"), obj.get("document")
+    if data is not None and document is not None:
+        return BadRequest(jobid, "JSON: give either 'data' or 'document', not both")
+    if document is not None:
+        if not isinstance(document, dict):
+            return BadRequest(jobid, f"JSON: field 'document' must be an object, got "
+                                     f"{_kind(document)}")
+        return PrintRequest(jobid, document=document, expires=expires)
+    if data is None:
+        return BadRequest(jobid, "JSON: field 'data' (base64 ESC/POS) or 'document' is "
+                                 "required")
+    if not isinstance(data, str):
+        return BadRequest(jobid, f"RAW: field 'data' must be a base64 string, got "
+                                 f"{_kind(data)}")
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError) as e:
+        return BadRequest(jobid, f"RAW: invalid base64 in 'data': {e}")
+    if not raw:
+        return BadRequest(jobid, "RAW: field 'data' is empty")
+    return PrintRequest(jobid, data=raw, expires=expires)
+
+
+def _kind(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, (int, float)):
+        return "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, list):
+        return "an array"
+    if isinstance(v, dict):
+        return "an object"
+    return type(v).__name__
+
+
+# --- what ticketd publishes ---------------------------------------------------------------
+
+def encode(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, separators=(", ", ": ")).encode("utf-8")
+
+
+def printed(jobid: str, status: str, finished: bool, success: bool) -> bytes:
+    return encode({"jobid": jobid, "status": status, "finished": finished,
+                   "success": success})
+
+
+def in_progress(jobid: str) -> bytes:
+    return printed(jobid, "In progress", False, False)
+
+
+def waiting(jobid: str, text: str) -> bytes:
+    """``text`` is the progress as the queue gives it, e.g. "Waiting: Out of paper"."""
+    if not text.startswith("Waiting"):
+        text = f"Waiting: {text}"
+    return printed(jobid, text, False, False)
+
+
+def done(jobid: str) -> bytes:
+    return printed(jobid, "Printed", True, True)
+
+
+def aborted(jobid: str, reason: str | None) -> bytes:
+    return printed(jobid, f"Aborted: {reason or 'ERROR: unknown reason'}", True, False)
+
+
+def for_job(job: Job, progress: str | None = None, status_text: str | None = None
+            ) -> bytes | None:
+    """The ``P/printed`` payload for the job's present state (None: nothing to say)."""
+    state = job.state
+    if state is JobState.PRINTED:
+        return done(job.id)
+    if state.final:
+        return aborted(job.id, job.reason)
+    if state is JobState.PRINTING:
+        return in_progress(job.id)
+    if state is JobState.HELD:
+        return waiting(job.id, progress or status_text or "Waiting")
+    return None  # queued: the protocol has no text for it
+
+
+def status(fields: dict[str, Any]) -> bytes:
+    """``P/status``: the printer's status dict (``status``, ``ok`` first)."""
+    out = {"status": fields["status"], "ok": bool(fields["ok"])}
+    out.update((k, v) for k, v in fields.items() if k not in out)
+    return encode(out)
+
+
+def offline() -> bytes:
+    return encode(OFFLINE)

@@ -1,0 +1,118 @@
+"""The MQTT client service: one broker connection per printer prefix, each with its own
+last will (MQTT allows one will per connection, and each prefix needs its own Offline).
+
+Connects run in a small pool of daemon threads (DNS, TCP and TLS handshakes block); every
+thing else happens on the reactor. Stopping publishes Offline on every prefix first, then
+disconnects; it is started after the printer queues so that it stops before them.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any, Callable
+
+from twisted.application import service
+from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
+from twisted.python.threadpool import ThreadPool
+
+from ticketd.config import Config
+from ticketd.jobs.manager import JobManager
+from ticketd.mqtt import messages
+from ticketd.mqtt.bridge import PrinterBridge
+from ticketd.mqtt.link import MqttLink, tls_context
+
+
+class ConnectPool(ThreadPool):
+    """Daemon threads, bounded join: a connect stuck in DNS never hangs the shutdown."""
+
+    threadFactory = functools.partial(threading.Thread, daemon=True)  # type: ignore[assignment]
+
+    def __init__(self, size: int = 4, join_timeout: float = 2.0) -> None:
+        super().__init__(0, size, name="ticketd-mqtt")
+        self.join_timeout = join_timeout
+
+    def stop(self) -> None:
+        self.joined = True
+        self.started = False
+        self._team.quit()
+        for thread in self.threads:
+            thread.join(self.join_timeout)
+
+
+class MqttService(service.Service):
+    log = Logger()
+    name = "mqtt"
+
+    def __init__(self, config: Config, manager: JobManager, reactor: Any,
+                 run: Callable[..., Deferred] | None = None,
+                 random: Callable[[], float] | None = None) -> None:
+        assert config.mqtt is not None
+        self.config = config
+        self.mqtt = config.mqtt
+        self.manager = manager
+        self.reactor = reactor
+        self._pool: ConnectPool | None = None
+        if run is None:
+            self._pool = ConnectPool()
+            run = functools.partial(deferToThreadPool, reactor, self._pool)
+        self.run = run
+        self.random = random
+        self.bridges: dict[str, PrinterBridge] = {}
+        self.links: dict[str, MqttLink] = {}
+        self._unsubscribe: Callable[[], None] | None = None
+        ctx = tls_context(self.mqtt) if self.mqtt.tls else None  # bad files fail at start
+        prefixes: dict[str, str] = {}
+        for p in config.printers:
+            prefix = (p.prefix or p.name).rstrip("/")
+            if prefix in prefixes:
+                raise ValueError(f"printers.{p.name}.prefix: MQTT prefix {prefix!r} is already "
+                                 f"used by printers.{prefixes[prefix]}")
+            prefixes[prefix] = p.name
+            bridge = PrinterBridge(printer=p.name, prefix=prefix, manager=manager,
+                                   clock=reactor, max_payload=self.mqtt.max_payload)
+            link = MqttLink(config=self.mqtt, client_id=f"{self.mqtt.client_id}-{p.name}",
+                            will_topic=bridge.status_topic, will_payload=messages.offline(),
+                            handler=bridge, reactor=reactor, run=run, random=random,
+                            ssl_context=ctx)
+            bridge.link = link
+            self.bridges[p.name] = bridge
+            self.links[p.name] = link
+
+    def startService(self) -> None:
+        super().startService()
+        if self._pool is not None:
+            self._pool.start()
+        self._unsubscribe = self.manager.subscribe(self._event)
+        m = self.mqtt
+        self.log.info("mqtt: {n} connection(s) to {host}:{port} (MQTT {protocol}, TLS {tls})",
+                      n=len(self.links), host=m.hostname, port=m.port, protocol=m.protocol,
+                      tls="off" if not m.tls else "insecure" if m.tls_insecure else "on")
+        for link in self.links.values():
+            link.start()
+
+    def stopService(self) -> Deferred[None]:
+        super().stopService()
+        d = gatherResults([link.stop() for link in self.links.values()], consumeErrors=True)
+
+        def done(_: object) -> None:
+            if self._unsubscribe is not None:
+                self._unsubscribe()
+            if self._pool is not None:
+                self._pool.stop()
+        return d.addBoth(done)
+
+    def _event(self, event: Any) -> None:
+        name = event.printer if hasattr(event, "printer") and isinstance(event.printer, str) \
+            else getattr(getattr(event, "job", None), "printer", None)
+        bridge = self.bridges.get(name) if name else None
+        if bridge is not None:
+            bridge.event(event)
+
+    def state(self) -> dict[str, Any]:
+        """For /health: each prefix's connection state."""
+        return {name: {"prefix": self.bridges[name].prefix, "state": link.state,
+                       "connects": link.connects, "error": link.last_error}
+                for name, link in self.links.items()}
