@@ -40,7 +40,7 @@ from ticketd.printers.connection import PrinterConnection, PrinterIOError
 from ticketd.printers.status import UNKNOWN_YET, PrinterStatus
 
 Runner = Callable[..., Deferred]
-STATUS_FRESH = 1.0  # seconds a status read right after a write stands as the next check
+STATUS_FRESH = 0.2  # seconds a status read right after a write stands as the next check
 Prepare = Callable[[Job], tuple[bytes, tuple[str, ...]]]
 
 
@@ -175,10 +175,14 @@ class PrinterQueue(service.Service):
     def poll(self) -> Deferred[None] | None:
         if self._busy:
             return None
-        d = self._call(self.connection.query_status).addCallback(self.set_status)
+        d = self._call(self.connection.query_status).addCallback(self._polled)
         d.addErrback(lambda f: self.log.failure("printer {printer}: status poll failed", f,
                                                 printer=self.printer))
         return d
+
+    def _polled(self, new: PrinterStatus) -> None:
+        self._after_write = None  # a newer reading than the one taken after the last write
+        self.set_status(new)
 
     def set_status(self, new: PrinterStatus) -> None:
         old, self.status = self.status, new
