@@ -1,6 +1,8 @@
-"""The one HTTP site: ``/health`` now; ``/ws`` and the dashboard are mounted beside it."""
+"""The one HTTP site: ``/health`` and ``/ws``; the dashboard is mounted beside them."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from twisted.web.resource import Resource
 from twisted.web.server import Site
@@ -20,9 +22,31 @@ class Root(Resource):
         return b"ticketd is running. See /health.\n"
 
 
-def build_site(manager: JobManager, started: float) -> Site:
+def build_site(manager: JobManager, started: float, reactor: Any = None) -> Site:
+    """The Site; with ``reactor`` (the daemon always passes it) ``/ws`` is mounted too."""
     root = Root()
     root.putChild(b"health", HealthResource(manager, started))
+    if reactor is not None:
+        root.putChild(b"ws", websocket(manager, reactor))
     site = Site(root)
     site.displayTracebacks = False
     return site
+
+
+def websocket(manager: JobManager, reactor: Any) -> Resource:
+    """``/ws``: the message hub (results routing, discovery in the reactor's thread pool)."""
+    from twisted.internet.threads import deferToThreadPool
+
+    from ticketd.web.discovery import Discovery
+    from ticketd.web.messages import Hub
+    from ticketd.web.ws import resource
+
+    server = manager.config.server
+
+    def in_thread(f: Any, *args: Any) -> Any:
+        return deferToThreadPool(reactor, reactor.getThreadPool(), f, *args)
+
+    hub = Hub(manager, clock=reactor, auth_token=server.auth_token,
+              rate_limit=server.rate_limit,
+              discover=Discovery(manager, clock=reactor, run=in_thread))
+    return resource(hub, server, reactor)

@@ -1,0 +1,386 @@
+"""Printer connections that need no reactor: errors, timeouts, abort, the virtual printer,
+the factory, and the adapters whose hardware/library is absent here (usb, cups, win32)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import tty
+from pathlib import Path
+
+from twisted.trial import unittest
+
+from ticketd.config import PrinterConfig
+from ticketd.printers import _query, factory, status
+from ticketd.printers.connection import PrinterIOError, WriteTimeout
+from ticketd.printers.cups import CupsConnection, parse_lpstat
+from ticketd.printers.device import DeviceConnection
+from ticketd.printers.network import NetworkConnection
+from ticketd.printers.usb import UsbConnection
+from ticketd.printers.virtual import STATUS_FILE, VirtualConnection, spool_name
+from ticketd.printers.win32 import Win32Connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ExchangeTests(unittest.TestCase):
+    def run_exchange(self, answers: dict[int, bytes]):
+        sent: list[bytes] = []
+
+        def send(b: bytes) -> None:
+            sent.append(b)
+
+        def recv(t: float) -> bytes:
+            return answers.get(sent[-1][2], b"")
+        return _query.exchange(send, recv, 0.05), sent
+
+    def test_skips_stray_bytes(self) -> None:
+        s, sent = self.run_exchange({1: b"\x00\xff\x12", 2: b"A\x32", 3: b"\x12", 4: b"\x7e"})
+        self.assertEqual(s.text, "Out of paper")
+        self.assertEqual(sent, [status.query(n) for n in (1, 2, 3, 4)])
+
+    def test_no_reply(self) -> None:
+        s, sent = self.run_exchange({1: b"junk"})
+        self.assertEqual(s.text, "No response from printer")
+        self.assertEqual(len(sent), 1)
+
+    def test_partial_answers(self) -> None:
+        s, sent = self.run_exchange({1: b"\x1a"})
+        self.assertEqual((s.text, len(sent)), ("Offline", 2))
+
+
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class NetworkTests(unittest.TestCase):
+    def test_refused(self) -> None:
+        port = free_port()
+        conn = NetworkConnection("127.0.0.1", port, connect_timeout=1)
+        with self.assertRaises(PrinterIOError) as cm:
+            conn.write(b"x")
+        self.assertIn(f"cannot connect to 127.0.0.1:{port}", str(cm.exception))
+        s = conn.query_status()
+        self.assertEqual(s.text, "Printer not connected")
+        self.assertIn("127.0.0.1", s.detail)
+
+    def listener(self) -> socket.socket:
+        """Accepts (via the backlog) but never reads: a printer with a full buffer."""
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        self.addCleanup(srv.close)
+        return srv
+
+    def test_write_timeout(self) -> None:
+        srv = self.listener()
+        conn = NetworkConnection("127.0.0.1", srv.getsockname()[1], write_timeout=0.3)
+        self.addCleanup(conn.close)
+        start = time.monotonic()
+        with self.assertRaises(WriteTimeout) as cm:
+            conn.write(b"x" * (64 * 1024 * 1024))
+        self.assertLess(time.monotonic() - start, 3)
+        self.assertIn("within 0.3 s", str(cm.exception))
+
+    def test_abort_from_another_thread(self) -> None:
+        srv = self.listener()
+        conn = NetworkConnection("127.0.0.1", srv.getsockname()[1], write_timeout=30)
+        self.addCleanup(conn.close)
+        errors: list[Exception] = []
+
+        def write() -> None:
+            try:
+                conn.write(b"x" * (64 * 1024 * 1024))
+            except PrinterIOError as e:
+                errors.append(e)
+        t = threading.Thread(target=write)
+        t.start()
+        time.sleep(0.2)  # a real thread must be blocked in send(); no clock can stand in
+        conn.abort()
+        t.join(5)
+        self.assertFalse(t.is_alive())
+        self.assertEqual(len(errors), 1)
+        self.assertNotIsInstance(errors[0], WriteTimeout)
+
+    def test_status_no_response_from_a_mute_peer(self) -> None:
+        srv = self.listener()
+        conn = NetworkConnection("127.0.0.1", srv.getsockname()[1], status_timeout=0.1)
+        self.addCleanup(conn.close)
+        self.assertEqual(conn.query_status().text, "No response from printer")
+
+    def test_from_config(self) -> None:
+        c = NetworkConnection.from_config(PrinterConfig("p", "network", host="10.0.0.9"))
+        self.assertEqual((c.host, c.port, c.address), ("10.0.0.9", 9100, "10.0.0.9:9100"))
+
+
+class DeviceTests(unittest.TestCase):
+    """A bare pty pair whose master nobody reads: writes block like a stuck printer."""
+
+    def setUp(self) -> None:
+        self.master, slave = os.openpty()
+        tty.setraw(slave)
+        self.path = os.ttyname(slave)
+        self.addCleanup(os.close, self.master)
+        self.addCleanup(os.close, slave)
+
+    def test_write_timeout(self) -> None:
+        conn = DeviceConnection(self.path, write_timeout=0.2)
+        with self.assertRaises(WriteTimeout):
+            conn.write(b"y" * (1024 * 1024))
+        conn.close()
+
+    def test_abort(self) -> None:
+        conn = DeviceConnection(self.path, write_timeout=30)
+        errors: list[Exception] = []
+
+        def write() -> None:
+            try:
+                conn.write(b"y" * (1024 * 1024))
+            except PrinterIOError as e:
+                errors.append(e)
+        t = threading.Thread(target=write)
+        t.start()
+        time.sleep(0.2)
+        conn.abort()
+        t.join(5)
+        self.assertFalse(t.is_alive())
+        self.assertIn("aborted", str(errors[0]))
+        conn.close()
+
+    def test_reply_read_and_stray_bytes(self) -> None:
+        conn = DeviceConnection(self.path, status_timeout=0.2, reopen="never")
+        os.write(self.master, b"old\x12")  # stale bytes are drained before asking
+
+        def printer() -> None:
+            for reply in (b"\x1a", b"\x00\x16", b"\x12", b"\x12"):
+                os.read(self.master, 3)
+                os.write(self.master, reply)
+        t = threading.Thread(target=printer)
+        t.start()
+        s = conn.query_status()
+        t.join(5)
+        conn.close()
+        self.assertEqual(s.text, "Cover is open")
+
+    def test_auto_learns_to_reopen(self) -> None:
+        """A printer (like the TM-U220 on usblp) that answers only on a fresh open."""
+        reopened = threading.Event()
+
+        class Quirky(DeviceConnection):
+            def _reopen(self) -> None:
+                super()._reopen()
+                reopened.set()
+
+        conn = Quirky(self.path, status_timeout=0.2)
+
+        def printer() -> None:
+            for _ in range(4):
+                os.read(self.master, 3)
+                if not reopened.wait(2):
+                    return
+                reopened.clear()
+                os.write(self.master, b"\x12")
+        t = threading.Thread(target=printer)
+        t.start()
+        s = conn.query_status()
+        t.join(5)
+        self.assertEqual(s.text, "Ready")
+        self.assertTrue(conn._reopen_learned)
+        conn.close()
+        self.assertIsNone(conn._reopen_learned)
+
+    def test_bad_reopen_mode(self) -> None:
+        self.assertRaises(ValueError, DeviceConnection, self.path, reopen="sometimes")
+
+
+class VirtualTests(unittest.TestCase):
+    def setUp(self) -> None:
+        self.spool = Path(self.mktemp()) / "spool" / "p"
+        self.conn = VirtualConnection(self.spool)
+
+    def test_write_spools_exact_bytes(self) -> None:
+        self.conn.write(b"\x1b@abc", "job-1")
+        self.conn.write(b"second", "job-2")
+        self.assertEqual((self.spool / "job-1.bin").read_bytes(), b"\x1b@abc")
+        self.assertEqual(sorted(p.name for p in self.spool.iterdir()),
+                         ["job-1.bin", "job-2.bin"])
+
+    def test_unsafe_job_ids_stay_inside(self) -> None:
+        for job in ("../../etc/passwd", "a/b", "..", ".hidden", "a\\b", "x\x00y", "", "~",
+                    "€uro", "x" * 1000, "%2F"):
+            self.conn.write(b"d", job)
+            name = spool_name(job)
+            self.assertNotIn("/", name)
+            self.assertNotIn("\\", name)
+            self.assertFalse(name.startswith("."), job)
+            self.assertLessEqual(len(name.encode()), 255)
+            self.assertEqual(self.conn.path_for(job).parent, self.spool)
+        names = {spool_name(j) for j in ("a/b", "a%2Fb", "a_b", "a.b", "x" * 1000, "x" * 1001)}
+        self.assertEqual(len(names), 6)  # distinct ids, distinct files
+        self.assertEqual(len(list(self.spool.iterdir())), 11)
+
+    def test_crash_leaves_no_partial_file(self) -> None:
+        def boom(src, dst):
+            raise OSError(28, "No space left on device")
+        self.patch(os, "replace", boom)
+        with self.assertRaises(PrinterIOError):
+            self.conn.write(b"data", "j")
+        self.assertEqual(list(self.spool.iterdir()), [])
+
+    def test_status_set_and_file_override(self) -> None:
+        texts = {"ready": "Ready", "paper_near_end": "Ready", "paper_out": "Out of paper",
+                 "cover_open": "Cover is open", "offline": "Offline",
+                 "silent": "No response from printer"}
+        for name, text in texts.items():
+            self.conn.set_status(name)
+            self.assertEqual(self.conn.query_status().text, text)
+        self.conn.set_status("paper_near_end")
+        self.assertTrue(self.conn.query_status().paper_near_end)
+        self.conn.set_status("ready")
+        (self.spool / STATUS_FILE).write_text("paper_out\n")
+        self.assertEqual(self.conn.query_status().text, "Out of paper")
+        (self.spool / STATUS_FILE).write_text("nonsense\n")
+        self.assertEqual(self.conn.query_status().text, "Ready")
+        (self.spool / STATUS_FILE).unlink()
+        self.assertEqual(self.conn.query_status().text, "Ready")
+        self.assertRaises(ValueError, self.conn.set_status, "on_fire")
+
+    def test_from_config(self) -> None:
+        c = VirtualConnection.from_config(
+            PrinterConfig("v", "virtual", spool=self.spool, status="cover_open"))
+        self.assertEqual(c.query_status().text, "Cover is open")
+
+
+class FactoryTests(unittest.TestCase):
+    def test_each_type(self) -> None:
+        cases = {
+            "network": (dict(host="h"), "NetworkConnection"),
+            "serial": (dict(device="/dev/ttyS0"), "SerialConnection"),
+            "usb": (dict(vendor_id=0x4B8, product_id=0x202), "UsbConnection"),
+            "file": (dict(device="/dev/usb/lp0"), "DeviceConnection"),
+            "cups": (dict(queue="q"), "CupsConnection"),
+            "win32": (dict(queue="q"), "Win32Connection"),
+            "virtual": (dict(spool=Path(self.mktemp())), "VirtualConnection"),
+        }
+        for kind, (kw, cls) in cases.items():
+            self.assertEqual(type(factory.connect(PrinterConfig("p", kind, **kw))).__name__, cls)
+        self.assertRaises(ValueError, factory.connect, PrinterConfig("p", "carrier-pigeon"))
+        self.assertRaises(PrinterIOError, factory.connect, PrinterConfig("p", "network"))
+
+    def test_heavy_modules_are_lazy(self) -> None:
+        code = ("import sys; from ticketd.config import PrinterConfig; "
+                "from ticketd.printers.factory import connect; "
+                "connect(PrinterConfig('p', 'network', host='h')); "
+                "connect(PrinterConfig('p', 'serial', device='/dev/x')); "
+                "connect(PrinterConfig('p', 'usb', vendor_id=1, product_id=2)); "
+                "bad = [m for m in ('serial', 'usb', 'escpos', 'twisted.internet.reactor') "
+                "if m in sys.modules]; print(bad); sys.exit(bool(bad))")
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=20)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+
+class FakeUsbDevice:
+    def __init__(self, replies: dict[int, bytes], take: int = 10**9) -> None:
+        self.replies = replies
+        self.take = take
+        self.out = bytearray()
+        self.last = 0
+
+    def write(self, ep: int, data: bytes, timeout: int) -> int:
+        if data[:2] == b"\x10\x04":
+            self.last = data[2]
+        n = min(len(data), self.take)
+        if n == 0:
+            raise type("USBTimeoutError", (Exception,), {})("timeout")
+        self.out += data[:n]
+        return n
+
+    def read(self, ep: int, size: int, timeout: int) -> bytes:
+        if self.last in self.replies:
+            return self.replies.pop(self.last)
+        raise type("USBTimeoutError", (Exception,), {})("timeout")
+
+
+class UsbTests(unittest.TestCase):
+    def test_fake_device(self) -> None:
+        dev = FakeUsbDevice({1: b"\x12", 2: b"\x12", 3: b"\x12", 4: b"\x1e"}, take=7)
+        conn = UsbConnection(0x4B8, 0x202, find=lambda **kw: dev)
+        conn.write(b"0123456789" * 5, "j")
+        self.assertEqual(bytes(dev.out), b"0123456789" * 5)
+        s = conn.query_status()
+        self.assertEqual((s.text, s.paper_near_end), ("Ready", True))
+        self.assertEqual(conn.query_status().text, "No response from printer")
+
+    def test_write_timeout_and_not_found(self) -> None:
+        conn = UsbConnection(0x4B8, 0x202, find=lambda **kw: FakeUsbDevice({}, take=0))
+        self.assertRaises(WriteTimeout, conn.write, b"x")
+        missing = UsbConnection(0x4B8, 0x202, find=lambda **kw: None)
+        with self.assertRaises(PrinterIOError) as cm:
+            missing.open()
+        self.assertIn("04b8:0202 not found", str(cm.exception))
+
+    def test_real_pyusb_without_device(self) -> None:
+        s = UsbConnection(0xFFFE, 0xFFFD).query_status()
+        self.assertEqual(s.text, "Printer not connected")
+        self.assertIn("fffe:fffd", s.detail)
+
+
+class CupsTests(unittest.TestCase):
+    def test_missing_lp(self) -> None:
+        conn = CupsConnection("receipts", lp="/nonexistent/lp", lpstat="/nonexistent/lpstat")
+        with self.assertRaises(PrinterIOError) as cm:
+            conn.write(b"x", "j")
+        self.assertIn("not installed", str(cm.exception))
+        self.assertEqual(conn.query_status().text, "Printer not connected")
+
+    def test_with_fake_commands(self) -> None:
+        calls = []
+
+        def run(argv, input=None, **kw):
+            calls.append((argv, input))
+            out = b"printer receipts is idle.  enabled since Mon\n"
+            return subprocess.CompletedProcess(argv, 0, out, b"")
+        conn = CupsConnection("receipts", run=run)
+        conn.write(b"\x1b@", "job 1")
+        self.assertEqual(calls[0], (["lp", "-d", "receipts", "-o", "raw", "-t", "job 1"], b"\x1b@"))
+        self.assertEqual(conn.query_status().text, "Ready")
+        self.assertEqual(parse_lpstat("q", 0, "printer q disabled since Mon -\n", "").text,
+                         "Offline")
+        self.assertEqual(parse_lpstat("q", 1, "", "lpstat: Invalid destination name").text,
+                         "Printer not connected")
+
+
+class Win32Tests(unittest.TestCase):
+    def test_not_windows(self) -> None:
+        if sys.platform == "win32":
+            raise unittest.SkipTest("this is Windows")
+        conn = Win32Connection("POS-80")
+        with self.assertRaises(PrinterIOError) as cm:
+            conn.open()
+        self.assertIn("the win32 connection is Windows-only", str(cm.exception))
+        self.assertEqual(conn.query_status().text, "Printer not connected")
+
+    def test_fake_module(self) -> None:
+        log = []
+
+        class W:
+            def __getattr__(self, name):
+                def call(*a):
+                    log.append(name)
+                    return {"Status": 0x10} if name == "GetPrinter" else "h"
+                return call
+        conn = Win32Connection("POS-80", module=W())
+        conn.write(b"x", "j")
+        self.assertEqual(log, ["OpenPrinter", "StartDocPrinter", "StartPagePrinter",
+                               "WritePrinter", "EndPagePrinter", "EndDocPrinter",
+                               "ClosePrinter"])
+        self.assertEqual(conn.query_status().text, "Out of paper")

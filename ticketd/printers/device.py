@@ -1,0 +1,254 @@
+"""A printer behind a device node (connection type ``file``), e.g. ``/dev/usb/lp0``.
+
+The usblp kernel driver makes a USB printer a character device: writes go to the bulk-out
+endpoint and reads come from the bulk-in endpoint, so DLE EOT status works by writing the
+query and reading the reply. python-escpos' ``File`` printer cannot read, hence this module.
+
+The node is opened ``O_RDWR | O_NONBLOCK`` and every wait is a ``select()`` with a deadline,
+so neither a write nor a status read can block past its timeout (a plain blocking write on
+usblp can hang forever on a printer with its cover open).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import threading
+import time
+from typing import Callable
+
+from twisted.logger import Logger
+
+from ticketd.config import PrinterConfig
+from ticketd.printers import _query, status
+from ticketd.printers.connection import PrinterIOError, WriteTimeout
+from ticketd.printers.status import PrinterStatus
+
+REOPEN_MODES = ("auto", "always", "never")
+
+
+class DeviceConnection:
+    """:class:`~ticketd.printers.connection.PrinterConnection` on a device node.
+
+    ``reopen`` decides whether the node is closed and reopened between writing a DLE EOT
+    query and reading its reply. Some printers on usblp (the original MQTT print server met
+    this on an Epson TM-U220) only deliver the reply to a fresh open of the node: the
+    driver's read of the bulk-in endpoint is not retried on the descriptor that wrote.
+
+    * ``"auto"`` (default): read on the same descriptor; if the first query of a
+      connection gets nothing, reopen once and read again. If that produced the reply the
+      connection keeps reopening for every query until it is closed. A printer that is
+      really silent therefore takes twice ``status_timeout`` to be called "No response".
+    * ``"always"``: reopen before every read (the TM-U220 behaviour, no first timeout).
+    * ``"never"``: never reopen (ttys, ptys, printers that behave).
+    """
+
+    log = Logger()
+
+    def __init__(self, path: str, *, write_timeout: float = 10.0, status_timeout: float = 1.0,
+                 reopen: str = "auto", clock: Callable[[], float] = time.monotonic) -> None:
+        if reopen not in REOPEN_MODES:
+            raise ValueError(f"reopen must be one of {REOPEN_MODES}, not {reopen!r}")
+        self.path = path
+        self.write_timeout = write_timeout
+        self.status_timeout = status_timeout
+        self.reopen = reopen
+        self._clock = clock
+        self._fd: int | None = None
+        self._reopen_learned: bool | None = None  # auto mode: what the first query taught
+        self._abort_r, self._abort_w = os.pipe()   # abort(): wakes a blocked select()
+        os.set_blocking(self._abort_r, False)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config: PrinterConfig) -> "DeviceConnection":
+        if not config.device:
+            raise PrinterIOError(f"printer {config.name}: no device configured")
+        return cls(config.device, write_timeout=config.write_timeout,
+                   status_timeout=config.status_timeout)
+
+    def __repr__(self) -> str:
+        return f"<DeviceConnection {self.path}>"
+
+    def __del__(self) -> None:
+        for fd in (getattr(self, "_abort_r", None), getattr(self, "_abort_w", None)):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+    # --- PrinterConnection ------------------------------------------------------------
+
+    def open(self) -> None:
+        if self._fd is not None:
+            return
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        except OSError as e:
+            raise PrinterIOError(f"cannot open printer device {self.path}: "
+                                 f"{e.strerror or e}") from None
+        with self._lock:
+            self._fd = fd
+        self._clear_abort()
+
+    def write(self, data: bytes, job_id: str | None = None) -> None:
+        self.open()
+        deadline = self._clock() + self.write_timeout
+        view = memoryview(data)
+        try:
+            while view:
+                fd = self._current_fd()
+                remaining = deadline - self._clock()
+                if remaining <= 0:
+                    raise WriteTimeout(
+                        f"printer device {self.path} did not take the job within "
+                        f"{self.write_timeout:g} s ({len(data) - len(view)} of "
+                        f"{len(data)} bytes written)")
+                if not self._wait(fd, write=True, timeout=remaining):
+                    continue
+                try:
+                    n = os.write(fd, view)
+                except BlockingIOError:
+                    continue
+                view = view[n:]
+        except PrinterIOError:
+            self.close()
+            raise
+        except OSError as e:
+            self.close()
+            raise PrinterIOError(f"writing to printer device {self.path} failed: "
+                                 f"{e.strerror or e}") from None
+
+    def query_status(self) -> PrinterStatus:
+        try:
+            self.open()
+        except PrinterIOError as e:
+            return status.not_connected(str(e))
+        try:
+            self._drain()
+            return self._exchange()
+        except OSError as e:
+            self.close()
+            return status.not_connected(f"printer device {self.path}: {e.strerror or e}")
+        except PrinterIOError as e:
+            self.close()
+            return status.not_connected(str(e))
+
+    def close(self) -> None:
+        with self._lock:
+            fd, self._fd = self._fd, None
+        self._reopen_learned = None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def abort(self) -> None:
+        """Wake the I/O thread's select(); it then fails with "aborted"."""
+        try:
+            os.write(self._abort_w, b"!")
+        except OSError:
+            pass
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _current_fd(self) -> int:
+        fd = self._fd
+        if fd is None:
+            raise PrinterIOError(f"printer device {self.path} was closed")
+        return fd
+
+    def _clear_abort(self) -> None:
+        try:
+            while os.read(self._abort_r, 512):
+                pass
+        except BlockingIOError:
+            pass
+
+    def _wait(self, fd: int, *, write: bool, timeout: float) -> bool:
+        """select() on the node and the abort pipe; raises PrinterIOError if aborted."""
+        rlist = [self._abort_r] if write else [fd, self._abort_r]
+        wlist = [fd] if write else []
+        r, w, _ = select.select(rlist, wlist, [], max(timeout, 0))
+        if self._abort_r in r:
+            self._clear_abort()
+            raise PrinterIOError(f"printer device {self.path}: aborted")
+        return bool(w) if write else fd in r
+
+    def _read(self, timeout: float) -> bytes:
+        fd = self._current_fd()
+        if not self._wait(fd, write=False, timeout=timeout):
+            return b""
+        try:
+            return os.read(fd, 64)
+        except BlockingIOError:
+            return b""
+
+    def _send(self, data: bytes) -> None:
+        deadline = self._clock() + self.status_timeout
+        view = memoryview(data)
+        while view:
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise PrinterIOError(f"printer device {self.path} does not take a status query")
+            fd = self._current_fd()
+            if self._wait(fd, write=True, timeout=remaining):
+                try:
+                    view = view[os.write(fd, view):]
+                except BlockingIOError:
+                    pass
+
+    def _reopen(self) -> None:
+        """Close and reopen the node, keeping what ``auto`` mode has learned."""
+        with self._lock:
+            fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+        self.open()
+
+    def _drain(self) -> None:
+        fd = self._current_fd()
+        while select.select([fd], [], [], 0)[0]:
+            try:
+                if not os.read(fd, 4096):
+                    return
+            except BlockingIOError:
+                return
+
+    def _first_read(self, timeout: float) -> bytes:
+        """The first read after a query, reopening the node as ``reopen`` says."""
+        if self.reopen == "always" or self._reopen_learned:
+            self._reopen()
+            return self._read(timeout)
+        chunk = self._read(timeout)
+        if self.reopen == "never" or self._reopen_learned is not None:
+            return chunk
+        if chunk:
+            self._reopen_learned = False
+            return chunk
+        self._reopen()  # auto, nothing came: try the TM-U220 way
+        chunk = self._read(timeout)
+        if chunk:
+            self._reopen_learned = True
+            self.log.info("printer device {path} answers status only after a reopen; "
+                          "reopening for every status query", path=self.path)
+        return chunk
+
+    def _exchange(self) -> PrinterStatus:
+        first = True
+
+        def send(data: bytes) -> None:
+            nonlocal first
+            first = True
+            self._send(data)
+
+        def recv(timeout: float) -> bytes:
+            nonlocal first
+            if first:
+                first = False
+                return self._first_read(timeout)
+            return self._read(timeout)
+
+        return _query.exchange(send, recv, self.status_timeout, self._clock)

@@ -1,0 +1,155 @@
+"""An in-process printer that keeps every job's bytes as a file: for trying ticketd without
+hardware, for tests of the job pipeline, and as a "print to file" archive.
+
+Each job becomes ``<spool>/<jobid>.bin`` holding exactly the job's bytes, written to a temp
+file and renamed into place, so a crash never leaves a partial ``.bin`` that looks printed.
+The rename survives a crash of the daemon (the data is in the OS); ``fsync=True`` also makes
+it survive power loss, at an fsync per job.
+
+Its status is settable in-process (:meth:`VirtualConnection.set_status`) and, overriding
+that, by a ``STATUS`` file in the spool directory, so that a person or another process can
+simulate a fault: ``echo paper_out > var/ticketd/spool/NAME/STATUS``; delete the file (or
+write ``ready``) to clear it. Writes are accepted whatever the status: like a real printer
+that buffers, it is the printer service's status check that holds jobs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+from twisted.logger import Logger
+
+from ticketd.config import VIRTUAL_STATUSES, PrinterConfig
+from ticketd.printers import status
+from ticketd.printers.connection import PrinterIOError
+from ticketd.printers.status import PrinterStatus
+
+STATUS_FILE = "STATUS"
+_MAX_STEM = 200  # bytes; file names are at most 255 on the usual file systems
+
+STATUSES: dict[str, PrinterStatus] = {
+    "ready": status.READY,
+    "paper_near_end": PrinterStatus(paper_near_end=True),
+    "paper_out": PrinterStatus(online=False, paper_out=True, paper_near_end=True),
+    "cover_open": PrinterStatus(online=False, cover_open=True),
+    "offline": PrinterStatus(online=False),
+    "silent": status.no_response("virtual printer set to silent"),
+}
+assert set(STATUSES) == set(VIRTUAL_STATUSES)
+
+
+def spool_name(job_id: str) -> str:
+    """A file name for a job id that cannot leave the spool directory or hide itself.
+
+    Everything but ``A-Z a-z 0-9 - _ .`` is percent-escaped (so ``/``, ``\\``, NUL and
+    ``%`` cannot pass), a leading dot is escaped (no ``..``, no hidden files, no clash with
+    temp files), and over-long ids are cut and suffixed with a hash so two stay distinct.
+    """
+    stem = quote(job_id, safe="-_.") if job_id else "%00empty"
+    stem = stem.replace("~", "%7E")
+    if stem.startswith("."):
+        stem = "%2E" + stem[1:]
+    if len(stem) > _MAX_STEM:
+        digest = hashlib.sha256(job_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        stem = stem[:_MAX_STEM - 17] + "-" + digest
+    return stem + ".bin"
+
+
+class VirtualConnection:
+    """:class:`~ticketd.printers.connection.PrinterConnection` writing to a spool directory."""
+
+    log = Logger()
+
+    def __init__(self, spool: Path | str, *, status: str = "ready", fsync: bool = False) -> None:
+        self.spool = Path(spool)
+        self.fsync = fsync
+        self._status = "ready"
+        self.set_status(status)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config: PrinterConfig) -> "VirtualConnection":
+        spool = config.spool if config.spool is not None else Path("spool") / config.name
+        return cls(spool, status=config.status)
+
+    def __repr__(self) -> str:
+        return f"<VirtualConnection {self.spool}>"
+
+    def set_status(self, name: str) -> None:
+        """Simulate a printer state; a STATUS file in the spool directory still wins."""
+        if name not in STATUSES:
+            raise ValueError(f"virtual printer status must be one of "
+                             f"{', '.join(VIRTUAL_STATUSES)}, not {name!r}")
+        self._status = name
+
+    def status_name(self) -> str:
+        """The effective state: the STATUS file's word if it holds a valid one."""
+        try:
+            word = (self.spool / STATUS_FILE).read_text(encoding="utf-8").strip().lower()
+        except (OSError, UnicodeDecodeError):
+            return self._status
+        if word in STATUSES:
+            return word
+        if word:
+            self.log.warn("ignoring {path}: {word!r} is not one of {choices}",
+                          path=str(self.spool / STATUS_FILE), word=word,
+                          choices=", ".join(VIRTUAL_STATUSES))
+        return self._status
+
+    def path_for(self, job_id: str) -> Path:
+        return self.spool / spool_name(job_id)
+
+    # --- PrinterConnection ------------------------------------------------------------
+
+    def open(self) -> None:
+        try:
+            self.spool.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise PrinterIOError(f"cannot create spool directory {self.spool}: "
+                                 f"{e.strerror or e}") from None
+
+    def write(self, data: bytes, job_id: str | None = None) -> None:
+        self.open()
+        if job_id is None:
+            job_id = "raw-" + uuid.uuid4().hex
+        target = self.path_for(job_id)
+        with self._lock:
+            try:
+                fd, tmp = tempfile.mkstemp(dir=self.spool, prefix=".tmp-", suffix=".part")
+                try:
+                    with os.fdopen(fd, "wb") as f:
+                        f.write(data)
+                        if self.fsync:
+                            f.flush()
+                            os.fsync(f.fileno())
+                    os.replace(tmp, target)
+                except BaseException:
+                    try:
+                        os.unlink(tmp)
+                    except OSError:
+                        pass
+                    raise
+            except OSError as e:
+                raise PrinterIOError(f"cannot write {target}: {e.strerror or e}") from None
+        self.log.debug("virtual printer spooled {size} bytes to {path}",
+                       size=len(data), path=str(target))
+
+    def query_status(self) -> PrinterStatus:
+        if not self.spool.is_dir():
+            try:
+                self.open()
+            except PrinterIOError as e:
+                return status.not_connected(str(e))
+        return STATUSES[self.status_name()]
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass

@@ -1,0 +1,63 @@
+"""Reading one WebSocket frame: the JSON object it must hold and the client's job id.
+
+Every problem is a :class:`BadRequest` whose ``str()`` is the ``mensaje`` the client gets.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+MAX_ID = 128
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+class BadRequest(Exception):
+    """A refused frame; ``str()`` is the client's ``mensaje``."""
+
+    def __init__(self, mensaje: str, job_id: str | None = None) -> None:
+        super().__init__(mensaje)
+        self.job_id = job_id
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def decode(frame: bytes | str) -> dict[str, Any]:
+    """The message object of one text frame, or BadRequest saying what is wrong with it."""
+    try:
+        text = frame.decode("utf-8") if isinstance(frame, bytes) else frame
+        message = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as e:  # JSONDecodeError, bad UTF-8, 5000-digit ints
+        raise BadRequest(f"JSON: malformed message: {str(e)[:200]}") from None
+    if not isinstance(message, dict):
+        raise BadRequest("JSON: a message must be a JSON object")
+    if _SURROGATE_ESCAPE.search(text):  # rare: only then pay for the full check
+        try:
+            json.dumps(message, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadRequest("JSON: the message contains an unpaired surrogate escape") from None
+    return message
+
+
+def show(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= 64 else text[:61] + "..."
+
+
+def job_id_of(message: dict[str, Any], *, required: bool) -> str | None:
+    """The client's job id: a printable string of 1-128 characters (numbers are accepted
+    and turned into strings); None when absent and not required."""
+    value = message.get("id")
+    if value is None:
+        if required:
+            raise BadRequest("Field 'id' is required for type " + repr(message.get("tipo")))
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if (not isinstance(value, str) or not 0 < len(value) <= MAX_ID or not value.isprintable()
+            or not value.strip()):
+        raise BadRequest(f"Field 'id' must be a printable string of 1-{MAX_ID} characters")
+    return value

@@ -1,0 +1,374 @@
+"""The WebSocket API's message handling, without sockets (PROTOCOL.md section 2).
+
+A :class:`Hub` (one per server) holds what all connections share: the job manager, the
+auth token, the rate limit, printer discovery, and the routing of each job's ``result`` to
+the connections waiting for it. A :class:`Session` (one per connection) turns each incoming
+frame into a command and its replies, handed to a ``send(dict)`` callback. The Autobahn
+protocol in ``ws.py`` only moves bytes, so everything here is tested without a reactor.
+
+Bad input never raises: each frame gets exactly one immediate reply (plus a later
+``result`` for an accepted job), and a frame that is refused leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import collections
+import hmac
+import uuid
+from typing import Any, Callable, Protocol
+
+from twisted.internet.defer import Deferred, succeed
+from twisted.logger import Logger
+
+from ticketd.jobs.manager import CancelResult, SubmitError, Submission
+from ticketd.jobs.model import Job, JobEvent, JobKind
+from ticketd.web import replies
+from ticketd.web.frames import BadRequest, decode, job_id_of, show
+from ticketd.web.ratelimit import TokenBucket
+from ticketd.web.replies import Message
+
+#: Messages that change or reveal jobs need the token; ``status``, ``ping`` and
+#: ``get_printers`` do not (Ticket Daemon's schema allows ``auth_token`` only on ``ticket``).
+NEEDS_TOKEN = frozenset({"ticket", "raw", "cancel", "job_status"})
+Send = Callable[[Message], None]
+
+
+class Manager(Protocol):
+    """What the handler needs of :class:`ticketd.jobs.manager.JobManager`."""
+
+    config: Any
+    queues: dict[str, Any]
+
+    def route(self, model: str | None) -> Any: ...
+    def submit(self, *, job_id: str, printer: str, source: str, kind: JobKind, payload: Any,
+               expires: float | None = None) -> Deferred[Submission]: ...
+    def cancel(self, job_id: str) -> Deferred[CancelResult]: ...
+    def get(self, job_id: str) -> Deferred[Job | None]: ...
+    def subscribe(self, listener: Callable[[Any], None]) -> Callable[[], None]: ...
+
+
+Discover = Callable[[], Deferred[tuple[list[dict[str, Any]], dict[str, Any]]]]
+
+
+class Hub:
+    """Shared by all connections of one server; routes results to waiting connections."""
+
+    log = Logger()
+
+    def __init__(self, manager: Manager, *, clock: Any, auth_token: str | None = None,
+                 rate_limit: float = 0.0, discover: Discover | None = None) -> None:
+        self.manager = manager
+        self.clock = clock
+        self.auth_token = auth_token
+        self.rate_limit = rate_limit
+        self.discover = discover or self._configured_only
+        self.waiting: dict[str, set[Session]] = collections.defaultdict(set)
+        self.sessions: set[Session] = set()
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def start(self) -> None:
+        if self._unsubscribe is None:
+            self._unsubscribe = self.manager.subscribe(self._on_event)
+
+    def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def open(self, send: Send, peer: str = "", *, authenticated: bool = False) -> Session:
+        """A new connection: the ``info`` greeting is sent at once."""
+        session = Session(self, send, peer, authenticated=authenticated)
+        self.sessions.add(session)
+        session.send(replies.info())
+        return session
+
+    def token_ok(self, token: Any) -> bool:
+        if self.auth_token is None:
+            return True
+        if not isinstance(token, str):
+            return False
+        return hmac.compare_digest(token.encode("utf-8", "replace"),
+                                   self.auth_token.encode("utf-8"))
+
+    def wait(self, job_id: str, session: Session) -> None:
+        self.waiting[job_id].add(session)
+
+    def unwait(self, job_id: str, session: Session) -> None:
+        waiters = self.waiting.get(job_id)
+        if waiters is not None:
+            waiters.discard(session)
+            if not waiters:
+                del self.waiting[job_id]
+
+    def closed(self, session: Session) -> None:
+        """The connection is gone: its jobs' results stay in the journal (``job_status``)."""
+        self.sessions.discard(session)
+        for job_id in list(session.jobs):
+            self.unwait(job_id, session)
+        session.jobs.clear()
+
+    def _on_event(self, event: Any) -> None:
+        if not isinstance(event, JobEvent) or not event.new.final:
+            return
+        waiters = self.waiting.pop(event.job.id, None)
+        if not waiters:
+            return
+        message = replies.result(event.job)
+        for session in waiters:
+            session.jobs.discard(event.job.id)
+            session.deliver(event.job.id, message)
+
+    def _configured_only(self) -> Deferred[tuple[list[dict[str, Any]], dict[str, Any]]]:
+        from ticketd.web.discovery import configured_listing
+        return succeed(configured_listing(self.manager))
+
+
+class Session:
+    """One connection: each frame in, its replies out through ``send``."""
+
+    log = Logger()
+
+    def __init__(self, hub: Hub, send: Send, peer: str = "", *,
+                 authenticated: bool = False) -> None:
+        self.hub = hub
+        self._send = send
+        self.peer = peer
+        self.authenticated = authenticated
+        self.open = True
+        self.jobs: set[str] = set()  # ids whose result this connection waits for
+        self._unacked: collections.Counter[str] = collections.Counter()
+        self._held: dict[str, Message] = {}  # results that ended before their ack was sent
+        self.bucket = (TokenBucket(hub.rate_limit, hub.clock.seconds())
+                       if hub.rate_limit > 0 else None)
+
+    def send(self, message: Message) -> None:
+        if self.open:
+            self._send(message)
+
+    def close(self) -> None:
+        self.open = False
+        self.hub.closed(self)
+
+    # --- frames ----------------------------------------------------------------------------
+
+    def received(self, frame: bytes | str, binary: bool = False) -> None:
+        """Handle one frame; never raises (a bug in a command answers INTERNAL)."""
+        message: dict[str, Any] = {}
+        try:
+            if binary:
+                raise BadRequest(replies.BINARY)
+            message = decode(frame)
+            self.dispatch(message)
+        except BadRequest as e:
+            self.log.info("ws {peer}: refused {tipo}: {why}", peer=self.peer,
+                          tipo=show(message.get("tipo")), why=str(e))
+            self.send(replies.error(str(e), e.job_id))
+        except Exception:
+            self.log.failure("ws {peer}: error handling a message", peer=self.peer)
+            self.send(replies.error(replies.INTERNAL, _safe_id(message)))
+
+    def dispatch(self, message: dict[str, Any]) -> None:
+        tipo = message.get("tipo")
+        if tipo is None:
+            raise BadRequest("Field 'tipo' is required", _safe_id(message))
+        handler = self.COMMANDS.get(tipo) if isinstance(tipo, str) else None
+        if handler is None:
+            raise BadRequest(f"Unknown message type: {show(tipo)}", _safe_id(message))
+        if tipo in NEEDS_TOKEN and not self.authenticated and self.hub.auth_token is not None:
+            if not self.hub.token_ok(message.get("auth_token")):
+                raise BadRequest(replies.BAD_TOKEN, _safe_id(message))
+        handler(self, message)
+
+    # --- commands --------------------------------------------------------------------------
+
+    def ping(self, message: dict[str, Any]) -> None:
+        ping_id = message.get("id")
+        self.send(replies.pong(ping_id if isinstance(ping_id, (str, int, float)) else None))
+
+    def status(self, message: dict[str, Any]) -> None:
+        datos = message.get("datos")
+        name = datos.get("printer") if isinstance(datos, dict) else None
+        if isinstance(name, str):
+            printer = self._printer(name, _safe_id(message), explicit=True)
+        else:  # the default printer, else the first one: Ticket Daemon had a single queue
+            try:
+                printer = str(self.hub.manager.route(None).name)
+            except SubmitError:
+                printer = self.hub.manager.config.printers[0].name
+        queue = self.hub.manager.queues[printer]
+        self.send(replies.queue_status(printer, queue.length, queue.config.queue_capacity,
+                                       _safe_id(message)))
+
+    def ticket(self, message: dict[str, Any]) -> None:
+        job_id = job_id_of(message, required=False)
+        datos = message.get("datos")
+        if datos is None:
+            raise BadRequest("Field 'datos' is required for type 'ticket'", job_id)
+        if not isinstance(datos, dict):
+            raise BadRequest("Field 'datos' must be a JSON object (a print document)", job_id)
+        profile = datos.get("profile")
+        model = profile.get("model") if isinstance(profile, dict) else None
+        printer = self._printer(model if isinstance(model, str) else None, job_id)
+        self._submit(job_id, printer, JobKind.DOCUMENT, datos)
+
+    def raw(self, message: dict[str, Any]) -> None:
+        job_id = job_id_of(message, required=False)
+        datos = message.get("datos")
+        if datos is None:
+            raise BadRequest("Field 'datos' is required for type 'raw'", job_id)
+        if not isinstance(datos, dict) or not isinstance(datos.get("data"), str):
+            raise BadRequest("RAW: 'datos' must be an object with 'data' (base64 ESC/POS)",
+                             job_id)
+        try:
+            data = base64.b64decode(datos["data"], validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequest("RAW: 'datos.data' is not valid base64", job_id) from None
+        if not data:
+            raise BadRequest("RAW: 'datos.data' is empty", job_id)
+        name = datos.get("printer")
+        if name is not None and not isinstance(name, str):
+            raise BadRequest("Field 'datos.printer' must be a string", job_id)
+        self._submit(job_id, self._printer(name, job_id, explicit=True), JobKind.RAW, data)
+
+    def job_status(self, message: dict[str, Any]) -> None:
+        job_id = job_id_of(message, required=True)
+        assert job_id is not None
+
+        def found(job: Job | None) -> None:
+            if job is None:
+                self.send(replies.error(f"Unknown job id: {job_id}", job_id))
+                return
+            queue = self.hub.manager.queues.get(job.printer)
+            position = queue.position(job) if queue is not None and job.state.waiting else None
+            self.send(replies.job_state(job, position))
+
+        self._later(self.hub.manager.get(job_id), found, job_id)
+
+    def cancel(self, message: dict[str, Any]) -> None:
+        job_id = job_id_of(message, required=True)
+        assert job_id is not None
+        waiting = job_id in self.jobs
+        if waiting:  # one answer for the canceller: the "cancelled" result below
+            self.hub.unwait(job_id, self)
+            self.jobs.discard(job_id)
+
+        def done(outcome: CancelResult) -> None:
+            if outcome.cancelled:
+                self.send(replies.cancelled(job_id, outcome.message))
+                return
+            job = outcome.job
+            if waiting and job is not None and not job.state.final:
+                self.hub.wait(job_id, self)  # too late to cancel: the result still comes
+                self.jobs.add(job_id)
+            elif waiting and job is not None:
+                self.send(replies.result(job))
+            self.send(replies.error(outcome.message, job_id))
+
+        self._later(self.hub.manager.cancel(job_id), done, job_id)
+
+    def get_printers(self, message: dict[str, Any]) -> None:
+        def listed(found: tuple[list[dict[str, Any]], dict[str, Any]]) -> None:
+            self.send(replies.printers(*found))
+
+        self._later(self.hub.discover(), listed, None)
+
+    COMMANDS: dict[str, Callable[[Session, dict[str, Any]], None]] = {
+        "ticket": ticket, "raw": raw, "status": status, "ping": ping,
+        "get_printers": get_printers, "job_status": job_status, "cancel": cancel,
+    }
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _printer(self, name: str | None, job_id: str | None, explicit: bool = False) -> str:
+        """The configured printer that ``name`` (model, name or alias) routes to. An
+        ``explicit`` name (``datos.printer``) must exist: no fallback to the default."""
+        if explicit and name is not None:
+            wanted = name.strip().lower()
+            printers = self.hub.manager.config.printers
+            if not any(wanted in p.names() for p in printers):
+                known = ", ".join(p.name for p in printers)
+                raise BadRequest(f"PRINTER: unknown printer {name!r}; configured printers: "
+                                 f"{known}", job_id)
+        try:
+            return str(self.hub.manager.route(name).name)
+        except SubmitError as e:
+            raise BadRequest(str(e), job_id) from None
+
+    def _submit(self, job_id: str | None, printer: str, kind: JobKind, payload: Any) -> None:
+        if self.bucket is not None and not self.bucket.take(self.hub.clock.seconds()):
+            raise BadRequest(replies.RATE_LIMITED, job_id)
+        job_id = job_id or uuid.uuid4().hex
+        newly = job_id not in self.jobs
+        # Wait before submitting: with an idle printer the job may end before the ack.
+        self.hub.wait(job_id, self)
+        self.jobs.add(job_id)
+        self._unacked[job_id] += 1
+        try:
+            d = self.hub.manager.submit(job_id=job_id, printer=printer, source="ws", kind=kind,
+                                        payload=payload)
+        except SubmitError as e:
+            self._settle(job_id, newly, refused=True)
+            raise BadRequest(str(e), job_id) from None
+        except Exception:
+            self._settle(job_id, newly, refused=True)
+            raise
+
+        def accepted(sub: Submission) -> None:
+            job = sub.job
+            self.send(replies.ack(job_id, printer=job.printer, current=sub.current,
+                                  capacity=sub.capacity, position=sub.position,
+                                  duplicate=sub.duplicate, state=job.state))
+            if sub.duplicate and job.state.final and job_id in self.jobs:
+                self.hub.unwait(job_id, self)
+                self.jobs.discard(job_id)
+                self._held.setdefault(job_id, replies.result(job))
+            self._settle(job_id, newly, refused=False)
+
+        def refused(f: Any) -> None:
+            self._settle(job_id, newly, refused=True)
+            if f.check(SubmitError):
+                mensaje = str(f.value)
+            else:
+                self.log.failure("ws {peer}: submit {job} failed", f, peer=self.peer,
+                                 job=job_id)
+                mensaje = replies.INTERNAL
+            self.send(replies.error(mensaje, job_id))
+
+        d.addCallbacks(accepted, refused)
+        d.addErrback(self._bug, job_id)
+
+    def _settle(self, job_id: str, newly: bool, refused: bool) -> None:
+        """The submit answered: forget a refused id, send a result held behind the ack."""
+        self._unacked[job_id] -= 1
+        if self._unacked[job_id] <= 0:
+            del self._unacked[job_id]
+        if refused and newly and job_id not in self._unacked:
+            self.hub.unwait(job_id, self)
+            self.jobs.discard(job_id)
+        if job_id not in self._unacked and job_id in self._held:
+            self.send(self._held.pop(job_id))
+
+    def deliver(self, job_id: str, message: Message) -> None:
+        """The job ended (from the hub): send its result, after its ack if that is pending."""
+        if self._unacked.get(job_id):
+            self._held[job_id] = message
+        else:
+            self.send(message)
+
+    def _later(self, d: Deferred[Any], then: Callable[[Any], None], job_id: str | None) -> None:
+        d.addCallback(then)
+        d.addErrback(self._bug, job_id)
+
+    def _bug(self, f: Any, job_id: str | None) -> None:
+        self.log.failure("ws {peer}: error handling a message", f, peer=self.peer)
+        self.send(replies.error(replies.INTERNAL, job_id))
+
+
+def _safe_id(message: dict[str, Any]) -> str | None:
+    """The message's id to echo in an error, if it is a usable one."""
+    try:
+        return job_id_of(message, required=False)
+    except BadRequest:
+        return None

@@ -1,0 +1,112 @@
+"""The server → client messages of the WebSocket API (PROTOCOL.md section 2), as plain dicts.
+
+Kept apart from the handler so that every message's exact shape is in one place: existing
+Ticket Daemon clients read ``tipo``, ``id``, ``status``, ``mensaje``, ``current`` and
+``capacity``; everything else here is an extension they ignore. Absent fields are omitted.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ticketd.jobs.model import Job, JobState
+
+Message = dict[str, Any]
+
+GREETING = "ticketd: connected, ready to print"
+QUEUED = "Job queued for printing"
+DUPLICATE = "Job already received: it is not printed again"
+PRINTED = "Printed"
+BAD_TOKEN = "Invalid or missing auth token"
+RATE_LIMITED = "Rate limit exceeded: please wait before submitting more jobs"
+BINARY = "Binary messages are not supported: send one JSON object per text frame"
+INTERNAL = "ERROR: internal error, the request was not carried out"
+
+
+def encode(message: Message) -> bytes:
+    """One text frame's payload. ASCII-escaped so that any echoed text (even a lone
+    surrogate from a ``\\ud800`` escape) always encodes; JSON clients decode it the same."""
+    return json.dumps(message, separators=(",", ":")).encode("ascii")
+
+
+def _with_id(message: Message, job_id: str | None) -> Message:
+    if job_id is not None:
+        message["id"] = job_id
+    return message
+
+
+def info() -> Message:
+    return {"tipo": "info", "status": "connected", "mensaje": GREETING}
+
+
+def error(mensaje: str, job_id: str | None = None) -> Message:
+    return _with_id({"tipo": "error", "status": "error", "mensaje": mensaje}, job_id)
+
+
+def pong(ping_id: Any) -> Message:
+    message: Message = {"tipo": "pong", "status": "ok"}
+    if ping_id is not None:
+        message["id"] = ping_id
+    return message
+
+
+def ack(job_id: str, *, printer: str, current: int, capacity: int, position: int | None,
+        duplicate: bool = False, state: JobState | None = None) -> Message:
+    message: Message = {"tipo": "ack", "id": job_id,
+                        "status": "duplicate" if duplicate else "queued",
+                        "current": current, "capacity": capacity,
+                        "mensaje": DUPLICATE if duplicate else QUEUED, "printer": printer}
+    if position is not None:
+        message["position"] = position
+    if duplicate and state is not None:
+        message["state"] = state.value
+    return message
+
+
+def queue_status(printer: str, current: int, capacity: int, request_id: Any = None) -> Message:
+    message: Message = {"tipo": "status", "status": "ok", "current": current,
+                        "capacity": capacity, "mensaje": f"Queue: {current}/{capacity}",
+                        "printer": printer}
+    if request_id is not None:
+        message["id"] = request_id
+    return message
+
+
+def outcome(job: Job) -> tuple[str, str]:
+    """(status, mensaje) of an ended job. A job cancelled by someone else reads as an error
+    to the client that sent it: old clients know only ``success`` and ``error``."""
+    if job.state is JobState.PRINTED:
+        return "success", PRINTED
+    return "error", job.reason or f"ERROR: job {job.state.value}"
+
+
+def result(job: Job) -> Message:
+    status, mensaje = outcome(job)
+    message: Message = {"tipo": "result", "id": job.id, "status": status, "mensaje": mensaje}
+    if job.warnings:
+        message["warnings"] = list(job.warnings)
+    return message
+
+
+def cancelled(job_id: str, mensaje: str) -> Message:
+    return {"tipo": "result", "id": job_id, "status": "cancelled", "mensaje": mensaje}
+
+
+def job_state(job: Job, position: int | None = None) -> Message:
+    """``job_status`` reply (extension): the state and, once ended, the result fields."""
+    message: Message = {"tipo": "job", "id": job.id, "status": "ok", "state": job.state.value,
+                        "printer": job.printer}
+    if position is not None and job.state.waiting:
+        message["position"] = position
+    if job.state.final:
+        message["result"], message["mensaje"] = outcome(job)
+        if job.warnings:
+            message["warnings"] = list(job.warnings)
+    elif job.reason:
+        message["mensaje"] = job.reason
+    return message
+
+
+def printers(listing: list[dict[str, Any]], summary: dict[str, Any]) -> Message:
+    return {"tipo": "printers", "status": "ok", "printers": listing, "summary": summary}
