@@ -40,14 +40,14 @@ def build(config: Config, reactor: Any) -> service.MultiService:
     from ticketd.jobs.manager import JobManager
     from ticketd.jobs.prepare import preparer
     from ticketd.jobs.printer_queue import PrinterQueue
-    from ticketd.jobs.threads import PrinterThread, runner
     from ticketd.printers.factory import connect
     from ticketd.systemd import SystemdNotifier
+    from ticketd.threads import printer_thread, runner
     from ticketd.web.site import build_site
 
     top = service.MultiService()
     config.state.directory.mkdir(parents=True, exist_ok=True)
-    journal_thread = PrinterThread("ticketd-journal")
+    journal_thread = printer_thread("ticketd-journal")
     committer = GroupCommitter(Journal(config.state.directory / "journal.sqlite3"),
                                runner(reactor, journal_thread), journal_thread)
     manager = JobManager(config, committer, reactor)
@@ -56,7 +56,7 @@ def build(config: Config, reactor: Any) -> service.MultiService:
     from ticketd.documents import ImageCache
     prepare = preparer(ImageCache())
     for printer in config.printers:
-        thread = PrinterThread(f"ticketd-printer-{printer.name}")
+        thread = printer_thread(f"ticketd-printer-{printer.name}")
         queue = PrinterQueue(printer, connect(printer), clock=reactor,
                              run=runner(reactor, thread), prepare=prepare, sink=manager,
                              threads=thread)

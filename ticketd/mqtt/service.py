@@ -8,38 +8,18 @@ disconnects; it is started after the printer queues so that it stops before them
 
 from __future__ import annotations
 
-import functools
-import threading
 from typing import Any, Callable
 
 from twisted.application import service
 from twisted.internet.defer import Deferred, gatherResults
-from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
-from twisted.python.threadpool import ThreadPool
 
 from ticketd.config import Config
 from ticketd.jobs.manager import JobManager
 from ticketd.mqtt import messages
 from ticketd.mqtt.bridge import PrinterBridge
 from ticketd.mqtt.link import MqttLink, tls_context
-
-
-class ConnectPool(ThreadPool):
-    """Daemon threads, bounded join: a connect stuck in DNS never hangs the shutdown."""
-
-    threadFactory = functools.partial(threading.Thread, daemon=True)  # type: ignore[assignment]
-
-    def __init__(self, size: int = 4, join_timeout: float = 2.0) -> None:
-        super().__init__(0, size, name="ticketd-mqtt")
-        self.join_timeout = join_timeout
-
-    def stop(self) -> None:
-        self.joined = True
-        self.started = False
-        self._team.quit()
-        for thread in self.threads:
-            thread.join(self.join_timeout)
+from ticketd.threads import DaemonThreadPool, runner
 
 
 class MqttService(service.Service):
@@ -54,10 +34,10 @@ class MqttService(service.Service):
         self.mqtt = config.mqtt
         self.manager = manager
         self.reactor = reactor
-        self._pool: ConnectPool | None = None
+        self._pool: DaemonThreadPool | None = None
         if run is None:
-            self._pool = ConnectPool()
-            run = functools.partial(deferToThreadPool, reactor, self._pool)
+            self._pool = DaemonThreadPool(0, 4, "ticketd-mqtt", join_timeout=2.0)
+            run = runner(reactor, self._pool)
         self.run = run
         self.random = random
         self.bridges: dict[str, PrinterBridge] = {}
