@@ -23,6 +23,8 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from tests.daemon import free_port
+
 MOSQUITTO_CANDIDATES = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
 
 
@@ -35,10 +37,6 @@ def find_mosquitto() -> str:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _openssl(*args: str, cwd: Path) -> None:

@@ -186,6 +186,13 @@ class DaemonProcess:
                 return int(line.split()[1])
         raise DaemonError("no VmRSS")
 
+    def log(self) -> str:
+        """Everything the daemon has logged so far."""
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
     def log_tail(self, lines: int = 40) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -12,8 +12,8 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from twisted.trial.unittest import TestCase
 
-from tests.broker import MosquittoBroker, free_port, quicktill_print, read_status
-from tests.mqtt_daemon import DaemonProcess
+from tests.broker import MosquittoBroker, quicktill_print, read_status
+from tests.daemon import DaemonProcess
 
 PREFIX = "shop/till1"
 
@@ -29,12 +29,10 @@ class DaemonCase(TestCase):
         self.addCleanup(self.daemon.kill9)
 
     def start_daemon(self, **mqtt: object) -> None:
-        port = free_port()
-        self.spool = self.daemon.state / "spool" / "receipt"
-        text = (f'[server]\nport = {port}\n[state]\ndirectory = "{self.daemon.state}"\n'
-                f'[printers.receipt]\nconnection = "virtual"\nprefix = "{PREFIX}"\n'
+        self.spool = self.daemon.spool("receipt")
+        text = (f'[printers.receipt]\nconnection = "virtual"\nprefix = "{PREFIX}"\n'
                 f"status_interval = 0.5\n" + self.broker.mqtt_toml(**mqtt))
-        self.daemon.start(text, port)
+        self.daemon.start(text)
 
     def status(self, want: str, within: float = 5.0) -> dict:
         deadline = time.monotonic() + within
