@@ -45,6 +45,7 @@ async def run_once(reactor, state: Path, spool: Path, jobs: int, printers: int) 
     top = build(cfg, reactor)
     for q in top.getServiceNamed("jobs").queues.values():
         q.connection.fsync = False  # measure the journal, not the spool
+        q.connection.preview_dots = None  # nor the preview pictures
     top.startService()
     manager = top.getServiceNamed("jobs")
     printed = defer.Deferred()

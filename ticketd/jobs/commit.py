@@ -24,10 +24,17 @@ Runner = Callable[..., Deferred]
 class GroupCommitter:
     log = Logger()
 
-    def __init__(self, journal: Journal, run: Runner, threads: object | None = None) -> None:
+    def __init__(self, journal: Journal, run: Runner, threads: object | None = None,
+                 schedule: Callable[[Callable[[], None]], object] | None = None) -> None:
+        """``schedule(f)`` runs ``f`` at the end of the current reactor turn (e.g.
+        ``lambda f: reactor.callLater(0, f)``): changes made in the same turn (a job's
+        "printed" and the next job's "printing") then share one transaction. Without it
+        a batch is written at once."""
         self.journal = journal
         self._run = run
         self._threads = threads
+        self._schedule = schedule
+        self._scheduled = False
         self._batch: list[tuple[Change, Deferred[Job | None]]] = []
         self._busy = False
         self.transactions = 0
@@ -36,9 +43,18 @@ class GroupCommitter:
     def submit(self, change: Change) -> Deferred[Job | None]:
         d: Deferred[Job | None] = Deferred()
         self._batch.append((change, d))
-        if not self._busy:
-            self._flush()
+        if not self._busy and not self._scheduled:
+            if self._schedule is None:
+                self._flush()
+            else:
+                self._scheduled = True
+                self._schedule(self._flush_scheduled)
         return d
+
+    def _flush_scheduled(self) -> None:
+        self._scheduled = False
+        if not self._busy and self._batch:
+            self._flush()
 
     def _flush(self) -> None:
         batch, self._batch = self._batch, []
@@ -78,4 +94,4 @@ class GroupCommitter:
         self.journal.close()
 
     def idle(self) -> bool:
-        return not self._busy and not self._batch
+        return not self._busy and not self._batch and not self._scheduled

@@ -116,7 +116,10 @@ class PrinterQueue(service.Service):
         return self.status.holds_jobs and self.status is not UNKNOWN_YET
 
     def position(self, job: Job) -> int | None:
-        """1 = next to print."""
+        """1 = next to print; None if not waiting (being printed, or done)."""
+        pending = self.queue.pending
+        if pending and pending[-1] is job:  # the common case: just enqueued
+            return len(pending)
         try:
             return self.queue.pending.index(job) + 1
         except ValueError:
