@@ -242,3 +242,16 @@ class RestartTests(TestCase):
         rig2.start()
         self.assertEqual([j for j, _ in rig2.connections["p1"].writes], ["a"])
         return rig2.stop()
+
+
+class RetentionTests(TestCase):
+    def test_cleanup_timer_forgets_old_finished_jobs(self) -> None:
+        rig = Rig(config(self.mktemp(), state="retention_hours = 1\n"))
+        rig.start()
+        submit(rig.manager, "old")
+        rig.clock.advance(2 * 3600)  # the hourly clean-up has run since
+        submit(rig.manager, "new")
+        journal = rig.manager.committer.journal
+        self.assertIsNone(journal.get("old"))
+        self.assertIsNotNone(journal.get("new"))
+        return rig.stop()
