@@ -111,6 +111,33 @@ class ParseTests(SynchronousTestCase):
         self.assertIn("mqtt.tls_insecur: unknown setting",
                       self.error(MINIMAL + "[mqtt]\ntls_insecur = true\n"))
 
+    def test_log_section_defaults(self) -> None:
+        log = parse(MINIMAL, "/srv/shop/etc/ticketd.toml").log
+        self.assertEqual((log.level, log.format, log.file, log.max_bytes, log.keep),
+                         ("info", "text", None, 5 * 1024 * 1024, 5))
+        self.assertEqual(dict(log.levels), {"autobahn": "warn", "txaio": "warn", "paho": "warn"})
+
+    def test_log_levels_table_merges_over_the_defaults(self) -> None:
+        log = parse('[log]\nfile = "../log/ticketd.log"\n[log.levels]\nautobahn = "debug"\n'
+                    '"ticketd.jobs" = "debug"\n' + MINIMAL, "/srv/shop/etc/ticketd.toml").log
+        self.assertEqual(dict(log.levels), {"autobahn": "debug", "txaio": "warn",
+                                            "paho": "warn", "ticketd.jobs": "debug"})
+        self.assertEqual(log.file, "/srv/shop/log/ticketd.log")  # relative to the config
+
+    def test_log_levels_errors_name_key_and_value(self) -> None:
+        self.assertEqual(self.error('[log.levels]\n"ticketd.jobs" = "verbose"\n' + MINIMAL),
+                         'etc/ticketd.toml: log.levels."ticketd.jobs": expected one of "debug", '
+                         '"info", "warn", "error", "critical", got "verbose"')
+        self.assertIn('log.levels."ticketd..jobs": expected a logger namespace',
+                      self.error('[log.levels]\n"ticketd..jobs" = "info"\n' + MINIMAL))
+        self.assertIn("log.levels.paho: expected one of", self.error(
+            "[log.levels]\npaho = 3\n" + MINIMAL))
+        self.assertIn("log.levels: expected a table, got", self.error(
+            '[log]\nlevels = "debug"\n' + MINIMAL))
+        self.assertIn("log.levle: unknown setting", self.error('[log]\nlevle = "info"\n' + MINIMAL))
+        self.assertIn("log.keep: expected an integer 1-1000, got 0",
+                      self.error("[log]\nkeep = 0\n" + MINIMAL))
+
     def test_missing_file(self) -> None:
         with self.assertRaises(ConfigError) as cm:
             load("/nonexistent/ticketd.toml")

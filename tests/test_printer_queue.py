@@ -192,10 +192,12 @@ class HungWriteTests(TestCase):
         rig.start()
         submit(rig.manager, "j1")
         self.assertEqual(len(hung), 1)
-        rig.clock.advance(2.0)
+        rig.clock.advance(3.9)
+        self.assertEqual(rig.manager._open["j1"].state, JobState.PRINTING)
+        rig.clock.advance(0.1)  # write_timeout 2 s + 2 s of grace for the connection's own
         job = rig.manager._recent["j1"]
         self.assertEqual(job.state, JobState.FAILED)
-        self.assertEqual(job.reason, "PRINTER: write timed out after 2 s; connection dropped")
+        self.assertEqual(job.reason, "PRINTER: write timed out after 4 s; connection dropped")
         self.assertEqual(rig.connections["p1"].aborted, 1)
         return rig.stop()
 

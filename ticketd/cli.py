@@ -33,6 +33,10 @@ def parser() -> argparse.ArgumentParser:
                    help="seconds to wait for the result (default 60)")
     p.add_argument("--status", action="store_true", help="show the queue state and exit")
     p.add_argument("--printers", action="store_true", help="list printers and exit")
+    p.add_argument("--preview", metavar="OUT.png", help="do not print: draw the receipt "
+                   "into OUT.png (locally, no daemon needed; - = stdout)")
+    p.add_argument("--dots", type=int, default=576, help="paper width in dots for --preview "
+                   "--raw (default 576: 80 mm at 203 dpi; documents use their profile)")
     p.add_argument("file", nargs="?", help="document (JSON) or, with --raw, ESC/POS; - = stdin")
     return p
 
@@ -118,6 +122,45 @@ async def _print(reactor: Any, client: TicketClient, args: argparse.Namespace, p
     return FAILED
 
 
+def preview(args: argparse.Namespace, out: Any, err: TextIO) -> int:
+    """``--preview OUT.png``: render and draw locally; the errors are the daemon's."""
+    from ticketd.documents import DocumentError, render
+    from ticketd.preview import render_png
+
+    try:
+        data = _read(args.file, args.raw)
+    except OSError as e:
+        print(f"ticketd-print: {args.file}: {e}", file=err)
+        return USAGE
+    if args.raw:
+        if not 8 <= args.dots <= 4096:
+            print("ticketd-print: --dots must be 8-4096", file=err)
+            return USAGE
+        png = render_png(data, dots=args.dots)
+    else:
+        try:
+            rendered = render(data)
+        except DocumentError as e:
+            for line in e.errors:
+                print(line, file=err)
+            return FAILED
+        for warning in rendered.warnings:
+            print(f"warning: {warning}", file=err)
+        png = render_png(rendered.data, dots=rendered.profile.dots)
+    if args.preview == "-":
+        out.write(png)
+        out.flush()
+        return OK
+    try:
+        with open(args.preview, "wb") as f:
+            f.write(png)
+    except OSError as e:
+        print(f"ticketd-print: {args.preview}: {e}", file=err)
+        return USAGE
+    print(f"preview written to {args.preview}", file=err)
+    return OK
+
+
 def _show_printers(reply: dict[str, Any], out: TextIO) -> int:
     if reply.get("tipo") != "printers":
         print(reply.get("mensaje", json.dumps(reply)), file=out)
@@ -137,6 +180,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     if not (args.status or args.printers) and not args.file:
         parser().error("FILE is required (or --status / --printers)")
+    if args.preview:
+        sys.exit(preview(args, sys.stdout.buffer, sys.stderr))
     codes: list[int] = []
 
     def go(reactor: Any) -> Any:

@@ -14,6 +14,7 @@ Unknown keys are errors: a misspelt setting must never be silently ignored.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -48,13 +49,22 @@ class StateConfig:
     retention_count: int = 100_000
 
 
+LOG_LEVELS = ("debug", "info", "warn", "error", "critical")
+#: Chatty libraries are quiet unless ``[log.levels]`` says otherwise.
+DEFAULT_NAMESPACE_LEVELS: tuple[tuple[str, str], ...] = (
+    ("autobahn", "warn"), ("txaio", "warn"), ("paho", "warn"))
+
+
 @attrs.frozen
 class LogConfig:
     level: str = "info"
     format: str = "text"  # text | json
-    file: str | None = None  # None = stdout
+    file: str | None = None  # None = stdout (or twistd's --logfile); absolute once parsed
     max_bytes: int = 5 * 1024 * 1024
-    keep: int = 5
+    keep: int = 5  # rotated files kept beside the current one
+    #: (namespace, level) pairs, the defaults merged with ``[log.levels]``; a namespace
+    #: covers its children ("ticketd.jobs" covers "ticketd.jobs.manager.JobManager").
+    levels: tuple[tuple[str, str], ...] = DEFAULT_NAMESPACE_LEVELS
 
 
 @attrs.frozen
@@ -339,12 +349,14 @@ def parse(text: str, source: str = "<config>") -> Config:
     st.finish()
 
     lg = _Reader(source, "log", top.get("log", table, {}))
+    log_file = lg.get("file", string)
     log = LogConfig(
-        level=lg.get("level", one_of("debug", "info", "warn", "error", "critical"), "info"),
+        level=lg.get("level", one_of(*LOG_LEVELS), "info"),
         format=lg.get("format", one_of("text", "json"), "text"),
-        file=lg.get("file", string),
+        file=str((base / log_file).resolve()) if log_file is not None else None,
         max_bytes=lg.get("max_bytes", integer(1024, 1 << 40), 5 * 1024 * 1024),
         keep=lg.get("keep", integer(1, 1000), 5),
+        levels=_log_levels(source, lg.get("levels", table, {})),
     )
     lg.finish()
 
@@ -365,6 +377,24 @@ def parse(text: str, source: str = "<config>") -> Config:
     top.finish()
     return Config(path=Path(source), server=server, state=state, log=log,
                   printers=tuple(printers), mqtt=mqtt)
+
+
+_NAMESPACE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def _log_levels(source: str, raw: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """``[log.levels]``: ``"namespace" = "level"``, over the defaults for chatty libraries."""
+    r = _Reader(source, "log.levels", raw)
+    levels = dict(DEFAULT_NAMESPACE_LEVELS)
+    for key in raw:
+        shown = f'"{key}"' if "." in key or not key else key
+        if not _NAMESPACE.fullmatch(key):
+            raise r.fail(shown, "expected a logger namespace such as \"ticketd.jobs\"")
+        try:
+            levels[key] = one_of(*LOG_LEVELS)(raw[key])
+        except _Bad as e:
+            raise r.fail(shown, f"expected {e.expected}, got {_show(raw[key])}") from None
+    return tuple(levels.items())
 
 
 def _check_names(source: str, printers: list[PrinterConfig]) -> None:

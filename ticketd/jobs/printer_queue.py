@@ -40,6 +40,7 @@ from ticketd.printers.connection import PrinterConnection, PrinterIOError
 from ticketd.printers.status import UNKNOWN_YET, PrinterStatus
 
 Runner = Callable[..., Deferred]
+WRITE_GRACE = 2.0  # seconds past write_timeout before the queue gives up on the thread
 STATUS_FRESH = 0.2  # seconds a status read right after a write stands as the next check
 Prepare = Callable[[Job], tuple[bytes, tuple[str, ...]]]
 
@@ -299,7 +300,9 @@ class PrinterQueue(service.Service):
         await self.sink.change(job, JobState.PRINTING, progress="In progress")
         self.writing = True
         d = self._call(self._write_in_thread, data, job.id)
-        d.addTimeout(self.config.write_timeout, self.clock)
+        # The connection enforces write_timeout itself (and says how far it got); this is
+        # the backstop for a thread stuck where Python cannot interrupt it.
+        d.addTimeout(self.config.write_timeout + WRITE_GRACE, self.clock)
         try:
             after = await d
         except Exception as e:
@@ -351,7 +354,8 @@ class PrinterQueue(service.Service):
 
     def _io_reason(self, e: BaseException) -> str:
         if isinstance(e, (CancelledError, DeferredTimeout)):
-            return (f"PRINTER: write timed out after {self.config.write_timeout:g} s; "
+            return (f"PRINTER: write timed out after "
+                    f"{self.config.write_timeout + WRITE_GRACE:g} s; "
                     "connection dropped")
         if isinstance(e, PrinterIOError):
             return f"PRINTER: {e}"

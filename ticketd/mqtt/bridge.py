@@ -119,7 +119,7 @@ class PrinterBridge:
     def _refuse(self, jobid: str | None, reason: str, size: int) -> None:
         self.refused += 1
         self.log.warn("mqtt {prefix}: job {job} refused: {reason} ({size} bytes)",
-                      prefix=self.prefix, job=jobid, reason=reason, size=size)
+                      prefix=self.prefix, job=jobid, reason=reason, size=size, audit=True)
         if jobid is not None:
             self._out(messages.aborted(jobid, reason))
 

@@ -11,6 +11,11 @@ that, by a ``STATUS`` file in the spool directory, so that a person or another p
 simulate a fault: ``echo paper_out > var/ticketd/spool/NAME/STATUS``; delete the file (or
 write ``ready``) to clear it. Writes are accepted whatever the status: like a real printer
 that buffers, it is the printer service's status check that holds jobs.
+
+With ``preview_dots`` (the daemon sets it from the printer's paper width and dpi) each job
+also gets a picture, ``<jobid>.png`` beside its ``.bin``, drawn by ``ticketd.preview`` in
+the printer's thread after the ``.bin`` is in place: the picture is a convenience, so a
+failure to draw it is only logged and never fails the job.
 """
 
 from __future__ import annotations
@@ -61,14 +66,22 @@ def spool_name(job_id: str) -> str:
     return stem + ".bin"
 
 
+def printable_dots(config: PrinterConfig) -> int:
+    """The printer's printable width in dots, as documents are laid out for it."""
+    from ticketd.documents.profile import profile_for
+    return profile_for({"paper_width": config.paper_width, "dpi": config.dpi}).dots
+
+
 class VirtualConnection:
     """:class:`~ticketd.printers.connection.PrinterConnection` writing to a spool directory."""
 
     log = Logger()
 
-    def __init__(self, spool: Path | str, *, status: str = "ready", fsync: bool = False) -> None:
+    def __init__(self, spool: Path | str, *, status: str = "ready", fsync: bool = False,
+                 preview_dots: int | None = None) -> None:
         self.spool = Path(spool)
         self.fsync = fsync
+        self.preview_dots = preview_dots
         self._status = "ready"
         self.set_status(status)
         self._lock = threading.Lock()
@@ -76,7 +89,7 @@ class VirtualConnection:
     @classmethod
     def from_config(cls, config: PrinterConfig) -> "VirtualConnection":
         spool = config.spool if config.spool is not None else Path("spool") / config.name
-        return cls(spool, status=config.status)
+        return cls(spool, status=config.status, preview_dots=printable_dots(config))
 
     def __repr__(self) -> str:
         return f"<VirtualConnection {self.spool}>"
@@ -105,6 +118,9 @@ class VirtualConnection:
     def path_for(self, job_id: str) -> Path:
         return self.spool / spool_name(job_id)
 
+    def preview_path_for(self, job_id: str) -> Path:
+        return self.path_for(job_id).with_suffix(".png")
+
     # --- PrinterConnection ------------------------------------------------------------
 
     def open(self) -> None:
@@ -121,24 +137,41 @@ class VirtualConnection:
         target = self.path_for(job_id)
         with self._lock:
             try:
-                fd, tmp = tempfile.mkstemp(dir=self.spool, prefix=".tmp-", suffix=".part")
-                try:
-                    with os.fdopen(fd, "wb") as f:
-                        f.write(data)
-                        if self.fsync:
-                            f.flush()
-                            os.fsync(f.fileno())
-                    os.replace(tmp, target)
-                except BaseException:
-                    try:
-                        os.unlink(tmp)
-                    except OSError:
-                        pass
-                    raise
+                self._write_file(target, data, self.fsync)
             except OSError as e:
                 raise PrinterIOError(f"cannot write {target}: {e.strerror or e}") from None
         self.log.debug("virtual printer spooled {size} bytes to {path}",
                        size=len(data), path=str(target))
+        if self.preview_dots is not None:
+            self._save_preview(data, job_id)
+
+    def _write_file(self, target: Path, data: bytes, fsync: bool) -> None:
+        """Temp file + rename: a crash never leaves a partial file under the final name."""
+        fd, tmp = tempfile.mkstemp(dir=self.spool, prefix=".tmp-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                if fsync:
+                    f.flush()
+                    os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+    def _save_preview(self, data: bytes, job_id: str) -> None:
+        """``<jobid>.png`` beside the ``.bin``; any failure is logged, the job has printed."""
+        target = self.preview_path_for(job_id)
+        try:
+            from ticketd.preview import render_png
+            png = render_png(data, dots=self.preview_dots or 576)
+            self._write_file(target, png, False)
+        except Exception as e:
+            self.log.warn("virtual printer: no preview {path}: {error}", path=str(target),
+                          error=f"{type(e).__name__}: {e}")
 
     def query_status(self) -> PrinterStatus:
         if not self.spool.is_dir():

@@ -19,20 +19,36 @@ import hmac
 import uuid
 from typing import Any, Callable, Protocol
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.logger import Logger
 
-from ticketd.jobs.manager import CancelResult, SubmitError, Submission
+from ticketd.jobs.manager import (CancelResult, QueueFull, SubmitError, Submission,
+                                  UnknownPrinter)
 from ticketd.jobs.model import Job, JobEvent, JobKind
 from ticketd.web import replies
 from ticketd.web.frames import BadRequest, decode, job_id_of, show
+from ticketd.web.live import Live, command
 from ticketd.web.ratelimit import TokenBucket
 from ticketd.web.replies import Message
 
 #: Messages that change or reveal jobs need the token; ``status``, ``ping`` and
 #: ``get_printers`` do not (Ticket Daemon's schema allows ``auth_token`` only on ``ticket``).
-NEEDS_TOKEN = frozenset({"ticket", "raw", "cancel", "job_status"})
+NEEDS_TOKEN = frozenset({"ticket", "raw", "cancel", "job_status", "subscribe"})
 Send = Callable[[Message], None]
+
+
+class Refused(BadRequest):
+    """A refusal that leaves an audit event (``audit=True``): a bad token or a refused job.
+    ``reason``: auth_failed, unknown_printer, rate_limited, queue_full, unavailable."""
+
+    def __init__(self, mensaje: str, job_id: str | None, reason: str) -> None:
+        super().__init__(mensaje, job_id)
+        self.reason = reason
+
+
+def _refusal(e: SubmitError) -> str:
+    return ("queue_full" if isinstance(e, QueueFull) else
+            "unknown_printer" if isinstance(e, UnknownPrinter) else "unavailable")
 
 
 class Manager(Protocol):
@@ -58,7 +74,8 @@ class Hub:
     log = Logger()
 
     def __init__(self, manager: Manager, *, clock: Any, auth_token: str | None = None,
-                 rate_limit: float = 0.0, discover: Discover | None = None) -> None:
+                 rate_limit: float = 0.0, discover: Discover | None = None,
+                 run: Callable[..., Deferred[Any]] = maybeDeferred) -> None:
         self.manager = manager
         self.clock = clock
         self.auth_token = auth_token
@@ -66,6 +83,8 @@ class Hub:
         self.discover = discover or self._configured_only
         self.waiting: dict[str, set[Session]] = collections.defaultdict(set)
         self.sessions: set[Session] = set()
+        self.run = run  # CPU work off the reactor (document validation): a thread runner
+        self.live = Live(self)  # the dashboard's subscriptions (live.py)
         self._unsubscribe: Callable[[], None] | None = None
 
     def start(self) -> None:
@@ -105,11 +124,13 @@ class Hub:
     def closed(self, session: Session) -> None:
         """The connection is gone: its jobs' results stay in the journal (``job_status``)."""
         self.sessions.discard(session)
+        self.live.closed(session)
         for job_id in list(session.jobs):
             self.unwait(job_id, session)
         session.jobs.clear()
 
     def _on_event(self, event: Any) -> None:
+        self.live.publish(event)
         if not isinstance(event, JobEvent) or not event.new.final:
             return
         waiters = self.waiting.pop(event.job.id, None)
@@ -161,6 +182,11 @@ class Session:
                 raise BadRequest(replies.BINARY)
             message = decode(frame)
             self.dispatch(message)
+        except Refused as e:
+            self.log.warn("ws {peer}: {tipo} refused ({reason}): {why}", peer=self.peer,
+                          tipo=show(message.get("tipo")), reason=e.reason, why=str(e),
+                          job=e.job_id, audit=True)
+            self.send(replies.error(str(e), e.job_id))
         except BadRequest as e:
             self.log.info("ws {peer}: refused {tipo}: {why}", peer=self.peer,
                           tipo=show(message.get("tipo")), why=str(e))
@@ -178,7 +204,7 @@ class Session:
             raise BadRequest(f"Unknown message type: {show(tipo)}", _safe_id(message))
         if tipo in NEEDS_TOKEN and not self.authenticated and self.hub.auth_token is not None:
             if not self.hub.token_ok(message.get("auth_token")):
-                raise BadRequest(replies.BAD_TOKEN, _safe_id(message))
+                raise Refused(replies.BAD_TOKEN, _safe_id(message), "auth_failed")
         handler(self, message)
 
     # --- commands --------------------------------------------------------------------------
@@ -277,6 +303,7 @@ class Session:
     COMMANDS: dict[str, Callable[[Session, dict[str, Any]], None]] = {
         "ticket": ticket, "raw": raw, "status": status, "ping": ping,
         "get_printers": get_printers, "job_status": job_status, "cancel": cancel,
+        "subscribe": command("subscribe"), "validate": command("validate"),
     }
 
     # --- helpers ---------------------------------------------------------------------------
@@ -289,16 +316,16 @@ class Session:
             printers = self.hub.manager.config.printers
             if not any(wanted in p.names() for p in printers):
                 known = ", ".join(p.name for p in printers)
-                raise BadRequest(f"PRINTER: unknown printer {name!r}; configured printers: "
-                                 f"{known}", job_id)
+                raise Refused(f"PRINTER: unknown printer {name!r}; configured printers: "
+                              f"{known}", job_id, "unknown_printer")
         try:
             return str(self.hub.manager.route(name).name)
         except SubmitError as e:
-            raise BadRequest(str(e), job_id) from None
+            raise Refused(str(e), job_id, _refusal(e)) from None
 
     def _submit(self, job_id: str | None, printer: str, kind: JobKind, payload: Any) -> None:
         if self.bucket is not None and not self.bucket.take(self.hub.clock.seconds()):
-            raise BadRequest(replies.RATE_LIMITED, job_id)
+            raise Refused(replies.RATE_LIMITED, job_id, "rate_limited")
         job_id = job_id or uuid.uuid4().hex
         newly = job_id not in self.jobs
         # Wait before submitting: with an idle printer the job may end before the ack.
@@ -310,7 +337,7 @@ class Session:
                                         payload=payload)
         except SubmitError as e:
             self._settle(job_id, newly, refused=True)
-            raise BadRequest(str(e), job_id) from None
+            raise Refused(str(e), job_id, _refusal(e)) from None
         except Exception:
             self._settle(job_id, newly, refused=True)
             raise

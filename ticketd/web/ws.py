@@ -61,10 +61,20 @@ class TicketServerProtocol(WebSocketServerProtocol):
         hub = self.factory.hub
         if token is not None and hub.auth_token is not None:
             if not hub.token_ok(token[0] if token else None):
-                self.events.info("ws {peer}: refused: bad ?token=", peer=request.peer)
+                self.events.warn("ws {peer}: connection refused (auth_failed): bad ?token=",
+                                 peer=request.peer, reason="auth_failed", audit=True)
                 raise ConnectionDeny(ConnectionDeny.FORBIDDEN, replies.BAD_TOKEN)
             self._token_ok = True
         return None
+
+    def failHandshake(self, reason: str, code: int = 400,  # noqa: N802 (Autobahn's)
+                      responseHeaders: Any = None) -> None:  # noqa: N803
+        """Autobahn refuses a disallowed Origin here (no other hook sees it): audit it."""
+        if "origin" in reason.lower() and "not allowed" in reason:
+            self.events.warn("ws {peer}: connection refused (origin_refused): {why}",
+                             peer=self.peer, why=reason, origin=self.websocket_origin,
+                             reason="origin_refused", audit=True)
+        super().failHandshake(reason, code, responseHeaders)
 
     def onOpen(self) -> None:  # noqa: N802
         self.session = self.factory.hub.open(self._send, self.peer, authenticated=self._token_ok)

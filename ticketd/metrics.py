@@ -1,0 +1,152 @@
+"""Prometheus metrics for one daemon, without Twisted: a recorder fed by the job manager's
+events and a collector that reads the live state (queues, printer status, connections) at
+scrape time.
+
+All metrics live in the daemon's own :class:`CollectorRegistry`, never prometheus_client's
+global one, so two daemons (or tests) in one process never mix. The collector reads state
+that the reactor owns, so the exposition must be rendered on the reactor (it is cheap; see
+``ticketd.web.metrics``).
+
+Exposed (all with a ``printer`` label unless noted)::
+
+    ticketd_jobs_total{printer,state}        jobs that ended, by final state
+    ticketd_jobs_accepted_total{printer,source}  jobs accepted (ws, mqtt, ...)
+    ticketd_print_duration_seconds            histogram, started -> finished, printed jobs
+    ticketd_print_bytes                       histogram, bytes sent, printed jobs
+    ticketd_queue_length / _held / _capacity  waiting jobs, of which held; the capacity
+    ticketd_printer_ready                     1 if the last status read was Ready, else 0
+    ticketd_printer_status{printer,status}    1 for the current condition, 0 for the others
+    ticketd_websocket_connections             open WebSocket sessions (no label)
+    ticketd_mqtt_connected                    1 while the printer's MQTT link is connected
+    ticketd_mqtt_reconnects_total             successful connections after the first
+    process_*                                 the process (CPU, memory, fds), on Linux
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
+
+from ticketd.jobs.model import FINAL, JobEvent, JobState
+from ticketd.printers.status import Condition
+
+DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+BYTES_BUCKETS = (256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304)
+STATUS_LABELS = {c: c.name.lower() for c in Condition}  # "ready", "paper_out", ...
+
+
+class QueueView(Protocol):
+    """What the collector reads of a :class:`ticketd.jobs.printer_queue.PrinterQueue`."""
+
+    length: int
+    held: int
+    status: Any  # PrinterStatus
+    config: Any  # PrinterConfig
+
+
+class StateCollector:
+    """Gauges read at scrape time: nothing to keep in step, never stale."""
+
+    def __init__(self, queues: Mapping[str, QueueView]) -> None:
+        self.queues = queues
+        self.connections: Callable[[], int] | None = None
+        self.mqtt: Callable[[], Mapping[str, Mapping[str, Any]]] | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        length = GaugeMetricFamily("ticketd_queue_length", "Jobs waiting (queued or held), "
+                                   "not counting the one being printed.", labels=["printer"])
+        held = GaugeMetricFamily("ticketd_queue_held", "Waiting jobs held by a printer "
+                                 "fault.", labels=["printer"])
+        capacity = GaugeMetricFamily("ticketd_queue_capacity", "The queue's capacity.",
+                                     labels=["printer"])
+        ready = GaugeMetricFamily("ticketd_printer_ready", "1 if the printer's last status "
+                                  "was Ready, else 0.", labels=["printer"])
+        status = GaugeMetricFamily("ticketd_printer_status", "1 for the printer's current "
+                                   "condition, 0 for the others.", labels=["printer", "status"])
+        for name, queue in sorted(self.queues.items()):
+            length.add_metric([name], queue.length)
+            held.add_metric([name], queue.held)
+            capacity.add_metric([name], queue.config.queue_capacity)
+            current = queue.status.condition
+            ready.add_metric([name], 1 if current is Condition.READY else 0)
+            for condition, label in STATUS_LABELS.items():
+                status.add_metric([name, label], 1 if condition is current else 0)
+        yield from (length, held, capacity, ready, status)
+        if self.connections is not None:
+            yield GaugeMetricFamily("ticketd_websocket_connections",
+                                    "Open WebSocket connections.", value=self.connections())
+        if self.mqtt is not None:
+            connected = GaugeMetricFamily("ticketd_mqtt_connected", "1 while the printer's "
+                                          "MQTT link is connected.", labels=["printer", "prefix"])
+            reconnects = CounterMetricFamily("ticketd_mqtt_reconnects", "Successful MQTT "
+                                             "connections after the first.",
+                                             labels=["printer", "prefix"])
+            for name, link in sorted(self.mqtt().items()):
+                labels = [name, str(link.get("prefix", ""))]
+                connected.add_metric(labels, 1 if link.get("state") == "connected" else 0)
+                reconnects.add_metric(labels, max(int(link.get("connects", 0)) - 1, 0))
+            yield connected
+            yield reconnects
+
+
+class Metrics:
+    """The daemon's registry: :meth:`record` is a job manager listener, the state collector
+    reads the queues at scrape time, :meth:`render` makes the exposition."""
+
+    def __init__(self, queues: Mapping[str, QueueView], *, process: bool = True) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.jobs = Counter("ticketd_jobs", "Jobs that ended, by printer and final state.",
+                            ["printer", "state"], registry=r)
+        self.accepted = Counter("ticketd_jobs_accepted", "Jobs accepted, by printer and "
+                                "source.", ["printer", "source"], registry=r)
+        self.duration = Histogram("ticketd_print_duration_seconds", "Time from the start "
+                                  "of printing to the end, printed jobs.", ["printer"],
+                                  buckets=DURATION_BUCKETS, registry=r)
+        self.bytes = Histogram("ticketd_print_bytes", "Bytes sent to the printer, printed "
+                               "jobs.", ["printer"], buckets=BYTES_BUCKETS, registry=r)
+        self.state = StateCollector(queues)
+        r.register(self.state)  # type: ignore[arg-type]
+        if process:
+            ProcessCollector(registry=r)
+        self._known(queues)
+
+    def _known(self, printers: Iterable[str]) -> None:
+        """Every printer's series exist from the start (at 0): rates and alerts need them."""
+        for name in printers:
+            for state in FINAL:
+                self.jobs.labels(name, state.value)
+            self.duration.labels(name)
+            self.bytes.labels(name)
+
+    def watch_connections(self, count: Callable[[], int]) -> None:
+        """``count()`` gives the open WebSocket connections at scrape time."""
+        self.state.connections = count
+
+    def watch_mqtt(self, state: Callable[[], Mapping[str, Mapping[str, Any]]]) -> None:
+        """``state()`` is ``MqttService.state``: per printer its prefix, state, connects."""
+        self.state.mqtt = state
+
+    def record(self, event: object) -> None:
+        """A job manager listener (JobEvent and PrinterEvent; status is read at scrape)."""
+        if not isinstance(event, JobEvent):
+            return
+        job = event.job
+        if event.old is None:
+            self.accepted.labels(job.printer, job.source).inc()
+            return
+        if not event.new.final:
+            return
+        self.jobs.labels(job.printer, event.new.value).inc()
+        if event.new is JobState.PRINTED:
+            if job.started is not None and job.finished is not None:
+                self.duration.labels(job.printer).observe(max(job.finished - job.started, 0.0))
+            self.bytes.labels(job.printer).observe(job.bytes_written)
+
+    def render(self, accept: str | None = None) -> tuple[bytes, str]:
+        """The exposition and its content type (OpenMetrics if the scraper asks for it)."""
+        encoder, content_type = choose_encoder(accept or "")
+        return encoder(self.registry), content_type

@@ -1,0 +1,79 @@
+"""The dashboard at ``/``: one static page (``static/``: HTML, JS, CSS; no build step, no
+CDN) that talks to ``/ws`` (``subscribe``, ``validate``, ``ticket``, ``cancel``) and to the
+preview resources, plus ``/examples`` (the shipped example documents, listed as JSON).
+
+The page never holds the auth token in its HTML: when the server has one, the page asks
+for it and keeps it in the browser's sessionStorage.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from twisted.internet.defer import Deferred, DeferredSemaphore
+from twisted.web.resource import NoResource, Resource
+from twisted.web.server import Request
+from twisted.web.static import File
+
+from ticketd.web.previews import PARALLEL, JobsResource, PreviewResource, ValidateResource
+
+STATIC = Path(__file__).resolve().parent / "static"
+EXAMPLES = STATIC / "examples"
+#: Only the page's own scripts, styles and sockets; images also from blob: (previews).
+CSP = (b"default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
+       b"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'")
+
+
+class StaticFiles(File):
+    """The page's files; no directory listings."""
+
+    def directoryListing(self) -> Resource:  # noqa: N802
+        return NoResource()
+
+
+class IndexResource(Resource):
+    """``/``: index.html, read per request (small) so that an upgrade shows at once."""
+
+    isLeaf = True
+
+    def render_GET(self, request: Request) -> bytes:  # noqa: N802
+        request.setHeader(b"content-type", b"text/html; charset=utf-8")
+        request.setHeader(b"cache-control", b"no-cache")
+        request.setHeader(b"content-security-policy", CSP)
+        request.setHeader(b"x-content-type-options", b"nosniff")
+        return (STATIC / "index.html").read_bytes()
+
+
+class ExamplesResource(Resource):
+    """``/examples``: ``{"examples": [{"name", "url"}]}``; the files are under /static/."""
+
+    isLeaf = True
+
+    def render_GET(self, request: Request) -> bytes:  # noqa: N802
+        names = sorted(p.name for p in EXAMPLES.glob("*.json")) if EXAMPLES.is_dir() else []
+        request.setHeader(b"content-type", b"application/json")
+        return json.dumps({"examples": [
+            {"name": n[:-5], "url": f"/static/examples/{n}"} for n in names]}).encode()
+
+
+def mount(root: Resource, manager: Any, run: Callable[..., Deferred[Any]]) -> Resource:
+    """Put the dashboard's resources on ``root``; returns the index resource for ``/``."""
+    from ticketd.printers.virtual import printable_dots
+
+    server = manager.config.server
+    limit = DeferredSemaphore(PARALLEL)
+
+    def dots(printer: str) -> int:
+        try:
+            return printable_dots(manager.config.printer(printer))
+        except Exception:  # no longer configured
+            return 576
+
+    root.putChild(b"static", StaticFiles(str(STATIC)))
+    root.putChild(b"examples", ExamplesResource())
+    root.putChild(b"preview", PreviewResource(run, limit, server.max_message_size))
+    root.putChild(b"validate", ValidateResource(run, limit, server.max_message_size))
+    root.putChild(b"jobs", JobsResource(manager, run, limit, dots, server.auth_token))
+    return IndexResource()

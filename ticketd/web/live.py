@@ -1,0 +1,222 @@
+"""Dashboard extensions of the WebSocket API (sans-IO, used by ``messages.Session``).
+
+- ``{"tipo":"subscribe"}``: the connection gets a ``snapshot`` (every printer's state and
+  its recent jobs) and from then on an ``event`` for every job change and printer change,
+  so that the dashboard never polls. Events that happen while the snapshot is being read
+  from the journal wait behind it: applied in order, snapshot + events are never stale.
+- ``{"tipo":"validate","id":...,"datos":{document}}``: the document's categorized errors
+  (``validation`` reply), computed in a thread, for validation as you type.
+
+Queue lengths change when jobs are enqueued, which happens just after the job's first event:
+a printer's queue figures are therefore re-sent on the next reactor turn after job events,
+coalesced per printer and only when they changed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from twisted.internet.defer import Deferred, gatherResults
+from twisted.logger import Logger
+
+from ticketd.jobs.model import JobEvent
+from ticketd.web.frames import BadRequest, job_id_of
+from ticketd.web.replies import Message
+
+if TYPE_CHECKING:
+    from ticketd.web.messages import Hub, Session
+
+SNAPSHOT_JOBS = 20  # recent jobs per printer in a snapshot
+MAX_PENDING = 5000  # events kept behind a snapshot being read (then the feed restarts)
+MAX_VALIDATING = 4  # validations in flight per connection
+
+
+# --- messages -----------------------------------------------------------------------------
+
+def printer_state(queue: Any) -> dict[str, Any]:
+    """One printer as the dashboard shows it: status and queue figures."""
+    status = queue.status
+    state: dict[str, Any] = {
+        "name": queue.printer, "connection": queue.config.connection,
+        "status": status.text, "ok": status.ok, "paper_near_end": status.paper_near_end,
+        "queue": queue.length, "capacity": queue.config.queue_capacity, "held": queue.held,
+        "printing": queue.current.id if queue.current is not None and queue.writing else None,
+    }
+    if status.detail:
+        state["detail"] = status.detail
+    return state
+
+
+def job_event(event: JobEvent) -> Message:
+    message: Message = {"tipo": "event", "event": "job", "job": event.job.summary(),
+                        "old": event.old.value if event.old is not None else None}
+    if event.progress is not None:
+        message["progress"] = event.progress
+    return message
+
+
+def printer_event(queue: Any) -> Message:
+    return {"tipo": "event", "event": "printer", "printer": queue.printer,
+            "status": printer_state(queue)}
+
+
+def snapshot(manager: Any, limit: int = SNAPSHOT_JOBS) -> Deferred[Message]:
+    """Every printer's state now and its ``limit`` most recent jobs from the journal."""
+    printers = [printer_state(q) for q in manager.queues.values()]
+    reads = [manager.recent(name, limit) for name in manager.queues]
+
+    def built(results: list[list[Any]]) -> Message:
+        jobs = [job.summary() for found in results for job in found]
+        jobs.sort(key=lambda j: j["created"], reverse=True)
+        return {"tipo": "snapshot", "status": "ok", "printers": printers, "jobs": jobs}
+
+    return gatherResults(reads, consumeErrors=True).addCallback(built)
+
+
+def validation(request_id: str | None, errors: list[str]) -> Message:
+    message: Message = {"tipo": "validation", "status": "ok", "valid": not errors,
+                        "errors": errors}
+    if request_id is not None:
+        message["id"] = request_id
+    return message
+
+
+# --- the live feed ------------------------------------------------------------------------
+
+class Feed:
+    """One subscribed connection: messages wait here until its snapshot has been sent."""
+
+    def __init__(self, session: "Session") -> None:
+        self.session = session
+        self.pending: list[Message] | None = []
+
+    def push(self, message: Message) -> None:
+        if self.pending is None:
+            self.session.send(message)
+        elif len(self.pending) < MAX_PENDING:
+            self.pending.append(message)
+
+    def release(self, snap: Message) -> None:
+        pending, self.pending = self.pending or [], None
+        self.session.send(snap)
+        for message in pending:
+            self.session.send(message)
+
+
+class Live:
+    """The hub's side: who is subscribed, and what every event becomes for them."""
+
+    log = Logger()
+
+    def __init__(self, hub: "Hub") -> None:
+        self.hub = hub
+        self.feeds: dict["Session", Feed] = {}
+        self.validating: dict["Session", int] = {}
+        self._sent: dict[str, dict[str, Any]] = {}  # last printer state sent, per printer
+        self._refresh: set[str] = set()  # printers whose queue figures may have changed
+
+    def closed(self, session: "Session") -> None:
+        self.feeds.pop(session, None)
+        self.validating.pop(session, None)
+
+    def publish(self, event: Any) -> None:
+        """A job or printer event from the job manager: to every subscriber. Never raises
+        (the hub routes results after this)."""
+        if not self.feeds:
+            return
+        try:
+            self._publish(event)
+        except Exception:
+            self.log.failure("dashboard: event {event!r} not published", event=event)
+
+    def _publish(self, event: Any) -> None:
+        queues = self.hub.manager.queues
+        if isinstance(event, JobEvent):
+            self._broadcast(job_event(event))
+            if event.job.printer in queues and not self._refresh:
+                self.hub.clock.callLater(0, self._refresh_printers)
+            self._refresh.add(event.job.printer)
+        elif getattr(event, "printer", None) in queues:
+            self._send_printer(queues[event.printer])
+
+    def _broadcast(self, message: Message) -> None:
+        for feed in list(self.feeds.values()):
+            feed.push(message)
+
+    def _send_printer(self, queue: Any, only_if_changed: bool = False) -> None:
+        message = printer_event(queue)
+        if only_if_changed and self._sent.get(queue.printer) == message["status"]:
+            return
+        self._sent[queue.printer] = message["status"]
+        self._broadcast(message)
+
+    def _refresh_printers(self) -> None:
+        names, self._refresh = self._refresh, set()
+        queues = self.hub.manager.queues
+        for name in sorted(names):
+            if name in queues and self.feeds:
+                self._send_printer(queues[name], only_if_changed=True)
+
+    # --- commands (called by Session.dispatch) -------------------------------------------
+
+    def subscribe(self, session: "Session", message: dict[str, Any]) -> None:
+        request_id = _request_id(message)
+        feed = Feed(session)
+        self.feeds[session] = feed  # before reading: nothing that happens next is missed
+
+        def ready(snap: Message) -> None:
+            if self.feeds.get(session) is feed:
+                if request_id is not None:
+                    snap["id"] = request_id
+                feed.release(snap)
+                for q in self.hub.manager.queues.values():
+                    self._sent.setdefault(q.printer, printer_state(q))
+
+        def failed(f: Any) -> None:
+            if self.feeds.get(session) is feed:
+                del self.feeds[session]
+            session._bug(f, request_id)
+
+        snapshot(self.hub.manager).addCallbacks(ready, failed)
+
+    def validate(self, session: "Session", message: dict[str, Any]) -> None:
+        request_id = _request_id(message)
+        datos = message.get("datos")
+        if datos is None:
+            raise BadRequest("Field 'datos' is required for type 'validate'", request_id)
+        if self.validating.get(session, 0) >= MAX_VALIDATING:
+            raise BadRequest("Too many validations in progress: wait for their replies",
+                             request_id)
+        from ticketd.documents import validate as validate_document
+        self.validating[session] = self.validating.get(session, 0) + 1
+
+        def done(errors: list[str]) -> None:
+            session.send(validation(request_id, list(errors)))
+
+        def settle(result: Any) -> Any:
+            if session in self.validating:
+                self.validating[session] -= 1
+            return result
+
+        d = self.hub.run(validate_document, datos)
+        d.addBoth(settle)
+        d.addCallbacks(done, lambda f: session._bug(f, request_id))
+
+
+def _request_id(message: dict[str, Any]) -> str | None:
+    try:
+        return job_id_of(message, required=False)
+    except BadRequest:
+        return None
+
+
+def command(name: str) -> Any:
+    """``Session.COMMANDS`` entry for the hub's Live method ``name``."""
+    def handle(session: "Session", message: dict[str, Any]) -> None:
+        getattr(session.hub.live, name)(session, message)
+    handle.__name__ = name
+    return handle
+
+
+__all__ = ["Live", "Feed", "snapshot", "printer_state", "job_event", "printer_event",
+           "validation", "command"]
