@@ -36,16 +36,13 @@ def config_text(state: Path, spool: Path, printers: int, jobs: int) -> str:
     text = f'[server]\nport = 0\n[state]\ndirectory = "{state}"\n'
     for i in range(printers):
         text += (f'[printers.p{i}]\nconnection = "virtual"\nspool = "{spool}/p{i}"\n'
-                 f"queue_capacity = {jobs}\n")
+                 f"queue_capacity = {jobs}\npreview = false\n")
     return text
 
 
 async def run_once(reactor, state: Path, spool: Path, jobs: int, printers: int) -> tuple:
     cfg = parse(config_text(state, spool, printers, jobs), str(state / "bench.toml"))
     top = build(cfg, reactor)
-    for q in top.getServiceNamed("jobs").queues.values():
-        q.connection.fsync = False  # measure the journal, not the spool
-        q.connection.preview_dots = None  # nor the preview pictures
     top.startService()
     manager = top.getServiceNamed("jobs")
     printed = defer.Deferred()

@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 import paho.mqtt.client as mqtt  # noqa: E402
 
-from tests.broker import MosquittoBroker, free_port, job_payload  # noqa: E402
-from tests.mqtt_daemon import DaemonProcess  # noqa: E402
+from tests.broker import MosquittoBroker, job_payload  # noqa: E402
+from tests.daemon import DaemonProcess  # noqa: E402
 
 PREFIX = "bench/p1"
 
@@ -131,12 +131,11 @@ def main() -> None:
         broker = MosquittoBroker(d / "broker", nodelay=not args.broker_nagle).start()
         daemon = DaemonProcess(d / "daemon")
         try:
-            port = free_port()
             printers = "".join(
                 f'[printers.p{i}]\nconnection = "virtual"\nprefix = "bench/p{i}"\n'
-                f"queue_capacity = {args.jobs + 100}\n" for i in range(1, args.printers + 1))
-            daemon.start(f'[server]\nport = {port}\n[state]\ndirectory = "{daemon.state}"\n'
-                         f'[log]\nlevel = "warn"\n' + printers + broker.mqtt_toml(), port)
+                f"queue_capacity = {args.jobs + 100}\npreview = false\n"
+                for i in range(1, args.printers + 1))
+            daemon.start('[log]\nlevel = "warn"\n' + printers + broker.mqtt_toml())
             b = Bench(broker)
             b.job_rtt(20, "warm")
             b.broker_rtt(50)
@@ -154,7 +153,7 @@ def main() -> None:
     rate = printed / took if took > 0 else 0.0
     lost = args.jobs - printed
     print(f"mosquitto set_tcp_nodelay {'false' if args.broker_nagle else 'true'}; "
-          f"virtual printer (fsync per job), journal on disk")
+          f"virtual printer (no PNG previews), journal on disk")
     print(f"broker round trip (QoS 1 publish -> receive), n={len(base)}: "
           f"p50 {bp50:.2f} ms  p99 {bp99:.2f} ms")
     print(f"job round trip (publish -> Printed), n={len(jobs)}: "

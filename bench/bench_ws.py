@@ -222,6 +222,7 @@ async def main(reactor: Any, args: argparse.Namespace) -> None:
     daemon = DaemonProcess(state / "daemon")
     daemon.start('[log]\nlevel = "warn"\n' + "".join(
         f'[printers.bench{i}]\nconnection = "virtual"\nqueue_capacity = 100000\n'
+        "preview = false\n"
         for i in range(args.printers)))
     try:
         idle, loaded = await idle_rss(reactor, daemon, args.idle)

@@ -104,6 +104,11 @@ class ParseTests(SynchronousTestCase):
         self.assertEqual(c.state.directory.resolve(), Path("/srv/shop/var"))
         self.assertEqual(c.printers[0].spool.resolve(), Path("/srv/shop/var/spool/v"))
 
+    def test_mqtt_status_check_interval_is_the_default_poll(self) -> None:
+        c = parse(MINIMAL + '[printers.b]\nconnection = "virtual"\nstatus_interval = 2\n'
+                  '[mqtt]\nstatus_check_interval = 1.5\n')
+        self.assertEqual([p.status_interval for p in c.printers], [1.5, 2.0])
+
     def test_mqtt_section(self) -> None:
         c = parse(MINIMAL + '[mqtt]\nhostname = "broker"\nport = 1883\ntls = false\n')
         assert c.mqtt is not None

@@ -361,3 +361,40 @@ class OrderingTests(Base):
         self.assertEqual(self.c.tipos(), ["info", "ack", "result"])
         job = self.rig.manager._recent["fast"]
         self.assertEqual(job.state, JobState.PRINTED)
+
+
+class DeadlineTests(Base):
+    """Extension: ``ttl`` / ``expires`` on a job message; never printed after its deadline."""
+
+    def test_ttl_expires_a_held_job(self) -> None:
+        conn = self.rig.connections["p1"]
+        conn.status = PAPER_OUT
+        self.rig.queues["p1"].poll()
+        self.c({**self.raw("t1"), "ttl": 3})
+        self.assertEqual(self.c.out[-1]["tipo"], "ack")
+        self.rig.clock.advance(4)
+        self.assertEqual(self.c.out[-1], {
+            "tipo": "result", "id": "t1", "status": "error",
+            "mensaje": "EXPIRED: the deadline passed before printing"})
+        conn.status = READY
+        self.rig.clock.advance(5)
+        self.assertEqual(conn.writes, [])
+
+    def test_expires_and_ttl_earlier_wins(self) -> None:
+        now = self.rig.clock.seconds()
+        self.rig.connections["p1"].status = PAPER_OUT
+        self.rig.queues["p1"].poll()
+        self.c({**self.raw("t2"), "ttl": 100, "expires": now + 2})
+        self.assertEqual(self.rig.manager._open["t2"].expires, now + 2)
+        self.c({"tipo": "ticket", "id": "t3", "datos": DOC, "ttl": 50})
+        self.assertEqual(self.rig.manager._open["t3"].expires, now + 50)
+
+    def test_bad_deadlines(self) -> None:
+        for extra, msg in (({"ttl": "soon"}, "Field 'ttl' must be a number of seconds, got soon"),
+                           ({"ttl": -1}, "Field 'ttl' must be between 0 and 604800 seconds, "
+                                         "got -1"),
+                           ({"expires": True}, "Field 'expires' must be a number of seconds, "
+                                               "got true")):
+            reply = self.c({**self.raw("bad"), **extra})
+            self.assertEqual((reply["tipo"], reply["mensaje"]), ("error", msg))
+        self.assertNotIn("bad", self.rig.manager._open)

@@ -110,6 +110,7 @@ class PrinterConfig:
     # virtual
     spool: Path | None = None
     status: str = "ready"
+    preview: bool = True  # a PNG of each job beside its .bin
 
     def names(self) -> tuple[str, ...]:
         """The name and aliases, lower-cased, that route a job to this printer."""
@@ -263,12 +264,12 @@ _CONNECTION_KEYS: dict[str, frozenset[str]] = {
     "file": frozenset({"device"}),
     "cups": frozenset({"queue"}),
     "win32": frozenset({"queue"}),
-    "virtual": frozenset({"spool", "status"}),
+    "virtual": frozenset({"spool", "status", "preview"}),
 }
 _ALL_CONNECTION_KEYS = frozenset().union(*_CONNECTION_KEYS.values())
 
 
-def _printer(source: str, name: str, raw: Any) -> PrinterConfig:
+def _printer(source: str, name: str, raw: Any, interval: float = 5.0) -> PrinterConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: printers.{name}: expected a table, got {_show(raw)}")
     r = _Reader(source, f"printers.{name}", raw)
@@ -282,7 +283,7 @@ def _printer(source: str, name: str, raw: Any) -> PrinterConfig:
         dpi=r.get("dpi", one_of(*DPIS), 203),
         code_table=r.get("code_table", string),
         queue_capacity=r.get("queue_capacity", integer(1, 100_000), 100),
-        status_interval=r.get("status_interval", number(0.1, 3600), 5.0),
+        status_interval=r.get("status_interval", number(0.1, 3600), interval),
         status_timeout=r.get("status_timeout", number(0.05, 60), 1.0),
         write_timeout=r.get("write_timeout", number(0.1, 3600), 10.0),
         hold_timeout=r.get("hold_timeout", number(0, 7 * 86400), 600.0),
@@ -301,7 +302,7 @@ def _printer(source: str, name: str, raw: Any) -> PrinterConfig:
         "flow_control": one_of("none", "rtscts", "dsrdtr", "xonxoff"),
         "vendor_id": hex_or_int, "product_id": hex_or_int, "interface": integer(0, 255),
         "in_ep": hex_or_int, "out_ep": hex_or_int, "queue": string,
-        "spool": string, "status": one_of(*VIRTUAL_STATUSES),
+        "spool": string, "status": one_of(*VIRTUAL_STATUSES), "preview": boolean,
     }
     for key in sorted(own):
         value = r.get(key, checks[key], required=key in required.get(kind, ()))
@@ -360,20 +361,22 @@ def parse(text: str, source: str = "<config>") -> Config:
     )
     lg.finish()
 
+    mqtt = None
+    if "mqtt" in data:
+        mqtt = _mqtt(source, top.get("mqtt", table), base)
+    # The original MQTT server's status_check_interval: the default poll interval.
+    interval = mqtt.status_check_interval if mqtt is not None else 5.0
+
     raw_printers = top.get("printers", table, {})
     if not raw_printers:
         raise ConfigError(f"{source}: printers: at least one [printers.NAME] table is required")
     printers = []
     for name, raw in raw_printers.items():
-        p = _printer(source, name, raw)
+        p = _printer(source, name, raw, interval)
         if p.spool is not None and not p.spool.is_absolute():
             p = attrs.evolve(p, spool=state.directory / p.spool)
         printers.append(p)
     _check_names(source, printers)
-
-    mqtt = None
-    if "mqtt" in data:
-        mqtt = _mqtt(source, top.get("mqtt", table), base)
     top.finish()
     return Config(path=Path(source), server=server, state=state, log=log,
                   printers=tuple(printers), mqtt=mqtt)

@@ -12,7 +12,8 @@ simulate a fault: ``echo paper_out > var/ticketd/spool/NAME/STATUS``; delete the
 write ``ready``) to clear it. Writes are accepted whatever the status: like a real printer
 that buffers, it is the printer service's status check that holds jobs.
 
-With ``preview_dots`` (the daemon sets it from the printer's paper width and dpi) each job
+With ``preview_dots`` (the daemon sets it from the printer's paper width and dpi, unless
+the printer's config says ``preview = false``, as the benchmarks do) each job
 also gets a picture, ``<jobid>.png`` beside its ``.bin``, drawn by ``ticketd.preview`` in
 the printer's thread after the ``.bin`` is in place: the picture is a convenience, so a
 failure to draw it is only logged and never fails the job.
@@ -89,7 +90,8 @@ class VirtualConnection:
     @classmethod
     def from_config(cls, config: PrinterConfig) -> "VirtualConnection":
         spool = config.spool if config.spool is not None else Path("spool") / config.name
-        return cls(spool, status=config.status, preview_dots=printable_dots(config))
+        return cls(spool, status=config.status,
+                   preview_dots=printable_dots(config) if config.preview else None)
 
     def __repr__(self) -> str:
         return f"<VirtualConnection {self.spool}>"

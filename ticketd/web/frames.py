@@ -61,3 +61,27 @@ def job_id_of(message: dict[str, Any], *, required: bool) -> str | None:
             or not value.strip()):
         raise BadRequest(f"Field 'id' must be a printable string of 1-{MAX_ID} characters")
     return value
+
+
+MAX_TTL = 7 * 86400.0
+
+
+def deadline_of(message: dict[str, Any], now: float, job_id: str | None) -> float | None:
+    """The job's deadline (extension): ``expires`` (unix seconds) and/or ``ttl`` (seconds
+    from now) on the message; the earlier one wins. A job not started by then ends
+    ``expired`` and is never printed."""
+    deadlines = []
+    for field in ("expires", "ttl"):
+        value = message.get(field)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise BadRequest(f"Field '{field}' must be a number of seconds, got {show(value)}",
+                             job_id)
+        if field == "ttl":
+            if not 0 < value <= MAX_TTL:
+                raise BadRequest(f"Field 'ttl' must be between 0 and {MAX_TTL:g} seconds, "
+                                 f"got {show(value)}", job_id)
+            value = now + value
+        deadlines.append(float(value))
+    return min(deadlines) if deadlines else None

@@ -26,7 +26,7 @@ from ticketd.jobs.manager import (CancelResult, QueueFull, SubmitError, Submissi
                                   UnknownPrinter)
 from ticketd.jobs.model import Job, JobEvent, JobKind
 from ticketd.web import replies
-from ticketd.web.frames import BadRequest, decode, job_id_of, show
+from ticketd.web.frames import BadRequest, deadline_of, decode, job_id_of, show
 from ticketd.web.live import Live, command
 from ticketd.web.ratelimit import TokenBucket
 from ticketd.web.replies import Message
@@ -237,7 +237,7 @@ class Session:
         profile = datos.get("profile")
         model = profile.get("model") if isinstance(profile, dict) else None
         printer = self._printer(model if isinstance(model, str) else None, job_id)
-        self._submit(job_id, printer, JobKind.DOCUMENT, datos)
+        self._submit(job_id, printer, JobKind.DOCUMENT, datos, self._deadline(message, job_id))
 
     def raw(self, message: dict[str, Any]) -> None:
         job_id = job_id_of(message, required=False)
@@ -256,7 +256,8 @@ class Session:
         name = datos.get("printer")
         if name is not None and not isinstance(name, str):
             raise BadRequest("Field 'datos.printer' must be a string", job_id)
-        self._submit(job_id, self._printer(name, job_id, explicit=True), JobKind.RAW, data)
+        self._submit(job_id, self._printer(name, job_id, explicit=True), JobKind.RAW, data,
+                     self._deadline(message, job_id))
 
     def job_status(self, message: dict[str, Any]) -> None:
         job_id = job_id_of(message, required=True)
@@ -323,7 +324,11 @@ class Session:
         except SubmitError as e:
             raise Refused(str(e), job_id, _refusal(e)) from None
 
-    def _submit(self, job_id: str | None, printer: str, kind: JobKind, payload: Any) -> None:
+    def _deadline(self, message: dict[str, Any], job_id: str | None) -> float | None:
+        return deadline_of(message, self.hub.clock.seconds(), job_id)
+
+    def _submit(self, job_id: str | None, printer: str, kind: JobKind, payload: Any,
+                expires: float | None = None) -> None:
         if self.bucket is not None and not self.bucket.take(self.hub.clock.seconds()):
             raise Refused(replies.RATE_LIMITED, job_id, "rate_limited")
         job_id = job_id or uuid.uuid4().hex
@@ -334,7 +339,7 @@ class Session:
         self._unacked[job_id] += 1
         try:
             d = self.hub.manager.submit(job_id=job_id, printer=printer, source="ws", kind=kind,
-                                        payload=payload)
+                                        payload=payload, expires=expires)
         except SubmitError as e:
             self._settle(job_id, newly, refused=True)
             raise Refused(str(e), job_id, _refusal(e)) from None
