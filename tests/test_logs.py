@@ -159,3 +159,30 @@ class DaemonLogFileTests(SynchronousTestCase):
         self.assertIn("ticketd_jobs", families)
         self.assertEqual(families["ticketd_queue_length"].samples[0].labels, {"printer": "v1"})
         self.assertEqual(families["ticketd_websocket_connections"].samples[0].value, 0)
+
+
+class StdlibBridgeTests(SynchronousTestCase):
+    """Standard-library loggers (paho, python-escpos) reach twisted.logger."""
+
+    def test_records_forwarded_with_namespace_and_level(self) -> None:
+        import logging
+
+        from twisted.logger import globalLogPublisher
+
+        from ticketd.config import LogConfig
+        from ticketd.logs import bridge_stdlib_logging
+
+        root = logging.getLogger("ticketd-test-root")
+        root.propagate = False
+        handler = bridge_stdlib_logging(LogConfig(), root)
+        self.addCleanup(root.removeHandler, handler)
+        seen: list[dict] = []
+        globalLogPublisher.addObserver(seen.append)
+        self.addCleanup(globalLogPublisher.removeObserver, seen.append)
+        child = root.getChild("paho")
+        child.warning("connection %s lost", "x")
+        child.debug("not wanted at info")
+        mine = [e for e in seen if e.get("log_namespace", "").endswith("paho")]
+        self.assertEqual(len(mine), 1)
+        self.assertEqual(mine[0]["text"], "connection x lost")
+        self.assertEqual(mine[0]["log_level"].name, "warn")

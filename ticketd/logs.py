@@ -14,14 +14,15 @@ a security trail survives ``level = "error"`` and is easy to grep or to ship.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from datetime import datetime, timezone
 from typing import IO, Any, Mapping
 
 from twisted.logger import (FileLogObserver, FilteringLogObserver, ILogFilterPredicate,
-                            ILogObserver, LogLevel, LogLevelFilterPredicate, PredicateResult,
-                            eventAsText, formatEvent, formatTime)
+                            ILogObserver, Logger, LogLevel, LogLevelFilterPredicate,
+                            PredicateResult, eventAsText, formatEvent, formatTime)
 from twisted.python.logfile import LogFile
 from zope.interface import implementer
 
@@ -149,3 +150,36 @@ def twistd_observer(config: LogConfig, twistd: Mapping[str, Any] | None) -> ILog
         path = os.path.abspath("twistd.log")
     out: IO[Any] | LogFile = open_file(path, config) if path else sys.stdout
     return observer(config, out)
+
+
+_FROM_STDLIB = ((logging.CRITICAL, LogLevel.critical), (logging.ERROR, LogLevel.error),
+                (logging.WARNING, LogLevel.warn), (logging.INFO, LogLevel.info))
+_TO_STDLIB = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
+              "error": logging.ERROR, "critical": logging.CRITICAL}
+
+
+class StdlibBridge(logging.Handler):
+    """Forwards standard-library log records (paho, python-escpos) into twisted.logger,
+    under the record's logger name as namespace, so that ``[log]``'s levels, format and
+    file apply to them as to our own events."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = next((lvl for n, lvl in _FROM_STDLIB if record.levelno >= n), LogLevel.debug)
+        try:
+            Logger(namespace=record.name).emit(level, "{text}", text=record.getMessage())
+        except Exception:  # a logging failure must never break the caller
+            self.handleError(record)
+
+
+def bridge_stdlib_logging(config: LogConfig,
+                          root: logging.Logger | None = None) -> StdlibBridge:
+    """Route the process's standard logging through twisted.logger (the daemon's entry
+    point calls this once). Installed before python-escpos is imported, it also keeps that
+    library's ``logging.basicConfig()`` from adding its own stderr handler. The root level
+    is the lowest level the config asks for, so records nobody wants are not even made."""
+    root = root if root is not None else logging.getLogger()
+    handler = StdlibBridge()
+    root.addHandler(handler)
+    wanted = [config.level, *(level for _, level in config.levels)]
+    root.setLevel(min(_TO_STDLIB.get(w, logging.INFO) for w in wanted))
+    return handler

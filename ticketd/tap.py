@@ -48,7 +48,8 @@ class Daemon(service.MultiService):
 def makeService(options: Options) -> Daemon:  # noqa: N802 (twistd's name)
     from twisted.internet import reactor
 
-    from ticketd.logs import twistd_observer
+    from ticketd.logs import bridge_stdlib_logging, twistd_observer
+    bridge_stdlib_logging(options.config.log)
     top = build(options.config, reactor)
     top.log_observer = twistd_observer(options.config.log, options.parent)
     return top

@@ -15,6 +15,7 @@ connection; :meth:`MqttLink.stop` publishes Offline itself and disconnects clean
 from __future__ import annotations
 
 import collections
+import logging
 import socket
 import ssl
 from typing import Any, Callable, Protocol
@@ -149,6 +150,7 @@ class MqttLink:
             manual_ack=True,
             reconnect_on_failure=False,
         )
+        client.enable_logger(logging.getLogger(f"paho.{self.client_id}"))  # [log.levels] "paho"
         client.max_inflight_messages_set(1000)
         client.will_set(self.will_topic, self.will_payload, qos=1, retain=True)
         if cfg.username is not None:
