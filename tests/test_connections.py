@@ -116,6 +116,19 @@ class NetworkTests(unittest.TestCase):
         self.addCleanup(conn.close)
         self.assertEqual(conn.query_status().text, "No response from printer")
 
+    def test_confirm_never_reconnects(self) -> None:
+        """After a job, a link the printer dropped reads "Printer not connected", where
+        query_status would reconnect and read the new link's status."""
+        srv = self.listener()
+        conn = NetworkConnection("127.0.0.1", srv.getsockname()[1], status_timeout=0.1)
+        self.addCleanup(conn.close)
+        conn.write(b"job")
+        peer, _ = srv.accept()
+        peer.close()  # the printer hangs up
+        time.sleep(0.05)  # a real socket must see the FIN; no clock can stand in
+        self.assertEqual(conn.confirm().text, "Printer not connected")
+        self.assertEqual(conn.query_status().text, "No response from printer")  # reconnected
+
     def test_from_config(self) -> None:
         c = NetworkConnection.from_config(PrinterConfig("p", "network", host="10.0.0.9"))
         self.assertEqual((c.host, c.port, c.address), ("10.0.0.9", 9100, "10.0.0.9:9100"))

@@ -350,7 +350,8 @@ class PrinterQueue(service.Service):
         except BaseException:
             self.connection.close()
             raise
-        return self.connection.query_status()
+        confirm = getattr(self.connection, "confirm", self.connection.query_status)
+        return confirm()
 
     def _io_reason(self, e: BaseException) -> str:
         if isinstance(e, (CancelledError, DeferredTimeout)):

@@ -38,6 +38,11 @@ class PrinterConnection(Protocol):
         """Ask DLE EOT 1-4 and parse; never raises: failures are statuses
         ("No response from printer", "Printer not connected")."""
 
+    def confirm(self) -> PrinterStatus:
+        """Optional: the status over the link the last job went out on, without reopening
+        it (a dropped link reads "Printer not connected"). Connections without a link of
+        their own may omit it; the printer queue then calls query_status."""
+
     def close(self) -> None:
         """Release the device; idempotent, never raises."""
 

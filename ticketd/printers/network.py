@@ -114,8 +114,16 @@ class NetworkConnection:
             self.open()
         except PrinterIOError as e:
             return status.not_connected(str(e))
+        return self.confirm()
+
+    def confirm(self) -> PrinterStatus:
+        """Status over the connection as it is, never a new one: right after a job, a link
+        the printer dropped meanwhile must read "Printer not connected" (the job may not
+        have arrived whole), not the Ready of a fresh reconnect."""
         sock = self._sock
-        assert sock is not None
+        if sock is None or self._peer_closed(sock):
+            self.close()
+            return status.not_connected(f"printer at {self.address} closed the connection")
         try:
             self._drain(sock)
             result = _query.exchange(lambda b: self._send(sock, b),
