@@ -9,11 +9,13 @@ clear line naming the file, the key path and the value, e.g.::
     etc/ticketd.toml: printers.kitchen.port: expected an integer 1-65535, got "abc"
 
 Unknown keys are errors: a misspelt setting must never be silently ignored.
+
+The checks and the table reader behind those messages are :mod:`ticketd.config_reader`;
+this module holds the config classes and what each section may contain.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
 from pathlib import Path
@@ -21,14 +23,18 @@ from typing import Any, Callable, Mapping
 
 import attrs
 
+from ticketd.config_reader import (Bad, ConfigError, Reader, boolean, hex_or_int, integer,
+                                   number, one_of, show, string, strings, table)
+
+__all__ = ["Config", "ConfigError", "LogConfig", "MqttConfig", "PrinterConfig", "ServerConfig",
+           "StateConfig", "load", "parse", "CONNECTION_TYPES", "DEFAULT_NAMESPACE_LEVELS",
+           "DPIS", "LOG_LEVELS", "PAPER_WIDTHS", "VIRTUAL_STATUSES", "boolean", "hex_or_int",
+           "integer", "number", "one_of", "string", "strings", "table"]
+
 CONNECTION_TYPES = ("network", "serial", "usb", "file", "cups", "win32", "virtual")
 PAPER_WIDTHS = (58, 72, 80, 100, 112, 120)
 DPIS = (203, 300, 600)
 VIRTUAL_STATUSES = ("ready", "paper_near_end", "paper_out", "cover_open", "offline", "silent")
-
-
-class ConfigError(Exception):
-    """A configuration problem; ``str()`` is the whole message shown to the user."""
 
 
 @attrs.frozen
@@ -149,112 +155,6 @@ class Config:
         return next(p for p in self.printers if p.name == name)
 
 
-# --- validation helpers -----------------------------------------------------------------
-
-def _show(value: object) -> str:
-    """A value the way the user wrote it in TOML (strings quoted)."""
-    if isinstance(value, (str, bool)) or value is None:
-        return json.dumps(value)
-    return repr(value)
-
-
-class _Reader:
-    """Reads one table, records the keys it used, and raises ConfigError with the path."""
-
-    def __init__(self, source: str, path: str, table: Mapping[str, Any]) -> None:
-        self.source = source
-        self.path = path
-        self.table = table
-        self.used: set[str] = set()
-
-    def fail(self, key: str, message: str) -> ConfigError:
-        where = f"{self.path}.{key}" if self.path else key
-        return ConfigError(f"{self.source}: {where}: {message}")
-
-    def get(self, key: str, check: Callable[[Any], Any], default: Any = None, *,
-            required: bool = False) -> Any:
-        self.used.add(key)
-        if key not in self.table:
-            if required:
-                raise self.fail(key, "is required")
-            return default
-        value = self.table[key]
-        try:
-            return check(value)
-        except _Bad as e:
-            raise self.fail(key, f"expected {e.expected}, got {_show(value)}") from None
-
-    def finish(self, allowed_extra: frozenset[str] = frozenset(), hint: str = "") -> None:
-        for key in self.table:
-            if key not in self.used and key not in allowed_extra:
-                raise self.fail(key, f"unknown setting{hint}")
-
-
-class _Bad(Exception):
-    def __init__(self, expected: str) -> None:
-        self.expected = expected
-
-
-def integer(lo: int, hi: int) -> Callable[[Any], int]:
-    def check(v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-            raise _Bad(f"an integer {lo}-{hi}")
-        return v
-    return check
-
-
-def hex_or_int(v: Any) -> int:
-    """USB ids are written either as integers or as "0x04b8" strings."""
-    if isinstance(v, str):
-        try:
-            v = int(v, 16 if v.lower().startswith("0x") else 10)
-        except ValueError:
-            raise _Bad('an integer 0-65535 or a hex string like "0x04b8"') from None
-    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 0xFFFF:
-        raise _Bad('an integer 0-65535 or a hex string like "0x04b8"')
-    return v
-
-
-def number(lo: float, hi: float) -> Callable[[Any], float]:
-    def check(v: Any) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-            raise _Bad(f"a number {lo:g}-{hi:g}")
-        return float(v)
-    return check
-
-
-def string(v: Any) -> str:
-    if not isinstance(v, str) or not v:
-        raise _Bad("a non-empty string")
-    return v
-
-
-def boolean(v: Any) -> bool:
-    if not isinstance(v, bool):
-        raise _Bad("true or false")
-    return v
-
-
-def one_of(*choices: Any) -> Callable[[Any], Any]:
-    def check(v: Any) -> Any:
-        if v not in choices or isinstance(v, bool):
-            raise _Bad("one of " + ", ".join(_show(c) for c in choices))
-        return v
-    return check
-
-
-def strings(v: Any) -> tuple[str, ...]:
-    if not isinstance(v, list) or not all(isinstance(s, str) and s for s in v):
-        raise _Bad("a list of non-empty strings")
-    return tuple(v)
-
-
-def table(v: Any) -> Mapping[str, Any]:
-    if not isinstance(v, dict):
-        raise _Bad("a table")
-    return v
-
-
 # --- sections ---------------------------------------------------------------------------
 
 _CONNECTION_KEYS: dict[str, frozenset[str]] = {
@@ -271,8 +171,8 @@ _ALL_CONNECTION_KEYS = frozenset().union(*_CONNECTION_KEYS.values())
 
 def _printer(source: str, name: str, raw: Any, interval: float = 5.0) -> PrinterConfig:
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: printers.{name}: expected a table, got {_show(raw)}")
-    r = _Reader(source, f"printers.{name}", raw)
+        raise ConfigError(f"{source}: printers.{name}: expected a table, got {show(raw)}")
+    r = Reader(source, f"printers.{name}", raw)
     kind = r.get("connection", one_of(*CONNECTION_TYPES), required=True)
     own = _CONNECTION_KEYS[kind]
     kw: dict[str, Any] = dict(
@@ -325,10 +225,10 @@ def parse(text: str, source: str = "<config>") -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{source}: not valid TOML: {e}") from None
-    top = _Reader(source, "", data)
+    top = Reader(source, "", data)
     base = Path(source).resolve().parent if source != "<config>" else Path.cwd()
 
-    s = _Reader(source, "server", top.get("server", table, {}))
+    s = Reader(source, "server", top.get("server", table, {}))
     server = ServerConfig(
         listen=s.get("listen", string, "127.0.0.1"),
         port=s.get("port", integer(0, 65535), 8766),
@@ -340,7 +240,7 @@ def parse(text: str, source: str = "<config>") -> Config:
     )
     s.finish()
 
-    st = _Reader(source, "state", top.get("state", table, {}))
+    st = Reader(source, "state", top.get("state", table, {}))
     directory = Path(st.get("directory", string, "var/ticketd"))
     state = StateConfig(
         directory=(base / directory).resolve(),
@@ -349,7 +249,7 @@ def parse(text: str, source: str = "<config>") -> Config:
     )
     st.finish()
 
-    lg = _Reader(source, "log", top.get("log", table, {}))
+    lg = Reader(source, "log", top.get("log", table, {}))
     log_file = lg.get("file", string)
     log = LogConfig(
         level=lg.get("level", one_of(*LOG_LEVELS), "info"),
@@ -387,7 +287,7 @@ _NAMESPACE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 def _log_levels(source: str, raw: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     """``[log.levels]``: ``"namespace" = "level"``, over the defaults for chatty libraries."""
-    r = _Reader(source, "log.levels", raw)
+    r = Reader(source, "log.levels", raw)
     levels = dict(DEFAULT_NAMESPACE_LEVELS)
     for key in raw:
         shown = f'"{key}"' if "." in key or not key else key
@@ -395,8 +295,8 @@ def _log_levels(source: str, raw: Mapping[str, Any]) -> tuple[tuple[str, str], .
             raise r.fail(shown, "expected a logger namespace such as \"ticketd.jobs\"")
         try:
             levels[key] = one_of(*LOG_LEVELS)(raw[key])
-        except _Bad as e:
-            raise r.fail(shown, f"expected {e.expected}, got {_show(raw[key])}") from None
+        except Bad as e:
+            raise r.fail(shown, f"expected {e.expected}, got {show(raw[key])}") from None
     return tuple(levels.items())
 
 
@@ -415,7 +315,7 @@ def _check_names(source: str, printers: list[PrinterConfig]) -> None:
 
 
 def _mqtt(source: str, raw: Mapping[str, Any], base: Path) -> MqttConfig:
-    m = _Reader(source, "mqtt", raw)
+    m = Reader(source, "mqtt", raw)
 
     def path(v: Any) -> Path:
         p = Path(string(v))

@@ -10,6 +10,7 @@ then writes the CONNECT itself, from that thread); once the thread returns, the 
 takes the socket over. There is no auto-reconnect in this mode: a lost connection is
 retried after an exponential, jittered delay. The will (retained "Offline") is set once per
 connection; :meth:`MqttLink.stop` publishes Offline itself and disconnects cleanly.
+The descriptor is :mod:`ticketd.mqtt.paho_socket`, the TLS context :mod:`ticketd.mqtt.tls`.
 """
 
 from __future__ import annotations
@@ -24,13 +25,16 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IReadDescriptor, IWriteDescriptor
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
-from zope.interface import implementer
 
 from ticketd.config import MqttConfig
 from ticketd.mqtt.backoff import Backoff
+from ticketd.mqtt.paho_socket import PahoSocket, quickack
+from ticketd.mqtt.tls import tls_context
+
+__all__ = ["Ack", "LinkHandler", "MqttLink", "describe_error", "tls_context",
+           "OUTBOX_LIMIT", "STOP_TIMEOUT"]
 
 OUTBOX_LIMIT = 10_000
 STOP_TIMEOUT = 2.0
@@ -66,45 +70,6 @@ class Ack:
             self.link._acked(self)
 
 
-@implementer(IReadDescriptor, IWriteDescriptor)
-class _Socket:
-    """The paho socket as the reactor sees it."""
-
-    def __init__(self, link: "MqttLink", sock: Any) -> None:
-        self.link, self.sock = link, sock
-
-    def fileno(self) -> int:
-        try:
-            return self.sock.fileno()
-        except (OSError, ValueError):
-            return -1
-
-    def doRead(self) -> None:  # noqa: N802
-        self.link._read(self)
-
-    def doWrite(self) -> None:  # noqa: N802
-        self.link._write(self)
-
-    def connectionLost(self, reason: object) -> None:  # noqa: N802
-        pass  # paho notices a closed socket on its own read/write
-
-    def logPrefix(self) -> str:  # noqa: N802
-        return f"mqtt:{self.link.client_id}"
-
-
-def tls_context(config: MqttConfig) -> ssl.SSLContext:
-    """Verification and hostname check on unless ``tls_insecure`` says otherwise."""
-    ctx = ssl.create_default_context(
-        cafile=str(config.ca_file) if config.ca_file else None)
-    if config.cert_file:
-        ctx.load_cert_chain(str(config.cert_file),
-                            str(config.key_file) if config.key_file else None)
-    if config.tls_insecure:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
 class MqttLink:
     """A paho client with its own broker connection, last will and reconnect loop."""
 
@@ -127,7 +92,7 @@ class MqttLink:
         self.connects = 0
         self.last_error: str | None = None
         self._stopping = False
-        self._desc: _Socket | None = None
+        self._desc: PahoSocket | None = None
         self._retry: Any = None
         self._connecting: Deferred | None = None
         self._outbox: collections.deque[tuple[str, bytes, int, bool]] = collections.deque(
@@ -203,7 +168,7 @@ class MqttLink:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except (OSError, AttributeError):
             pass
-        self._desc = _Socket(self, sock)
+        self._desc = PahoSocket(self, sock)
         self.reactor.addReader(self._desc)
         if self.client.want_write():
             self.reactor.addWriter(self._desc)
@@ -239,10 +204,10 @@ class MqttLink:
         if self._desc is not None:
             self.reactor.removeWriter(self._desc)
 
-    def _read(self, desc: _Socket) -> None:
+    def _read(self, desc: PahoSocket) -> None:
         try:
             self.client.loop_read()
-            _quickack(desc.sock)
+            quickack(desc.sock)
             # TLS: bytes already decrypted inside the SSL object never wake the reactor
             while (self._desc is desc and hasattr(desc.sock, "pending")
                    and desc.sock.pending()):
@@ -250,7 +215,7 @@ class MqttLink:
         except Exception:
             self.log.failure("mqtt {client}: error while reading", client=self.client_id)
 
-    def _write(self, desc: _Socket) -> None:
+    def _write(self, desc: PahoSocket) -> None:
         try:
             self.client.loop_write()
         except Exception:
@@ -408,19 +373,6 @@ class MqttLink:
             self._misc.stop()
         self.state = "stopped"
         return succeed(None)
-
-
-def _quickack(sock: Any) -> None:
-    """ACK at once (Linux resets this after each use): a broker that leaves Nagle on would
-    otherwise hold its next packet to us until our delayed ACK, 40 ms per round trip."""
-    if _QUICKACK is not None:
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
-        except (OSError, AttributeError, ValueError):
-            pass
-
-
-_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 
 
 def describe_error(e: BaseException, config: MqttConfig) -> str:
