@@ -50,6 +50,10 @@ class FakeManager:
         self.jobs: dict[str, Job] = {}
         self.listeners: list[Callable[[Any], None]] = []
 
+    def printer_named(self, name: str) -> Any:
+        wanted = name.strip().lower()
+        return next((p for p in CONFIG.printers if wanted in p.names()), None)
+
     def route(self, model: str | None) -> Any:
         wanted = (model or "").strip().lower()
         for p in CONFIG.printers:

@@ -116,6 +116,11 @@ class JobManager(service.MultiService):
             except Exception:
                 self.log.failure("event listener {listener!r} failed", listener=listener)
 
+    def printer_named(self, name: str) -> PrinterConfig | None:
+        """The printer whose name or alias is ``name`` (any case), without the default."""
+        found = self._routes.get(name.strip().lower())
+        return self.config.printer(found) if found is not None else None
+
     def route(self, model: str | None) -> PrinterConfig:
         """The printer for ``profile.model`` (name or alias, any case), or the default."""
         name = self._routes.get((model or "").strip().lower())

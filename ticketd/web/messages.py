@@ -58,6 +58,7 @@ class Manager(Protocol):
     queues: dict[str, Any]
 
     def route(self, model: str | None) -> Any: ...
+    def printer_named(self, name: str) -> Any: ...
     def submit(self, *, job_id: str, printer: str, source: str, kind: JobKind, payload: Any,
                expires: float | None = None) -> Deferred[Submission]: ...
     def cancel(self, job_id: str) -> Deferred[CancelResult]: ...
@@ -313,10 +314,8 @@ class Session:
         """The configured printer that ``name`` (model, name or alias) routes to. An
         ``explicit`` name (``datos.printer``) must exist: no fallback to the default."""
         if explicit and name is not None:
-            wanted = name.strip().lower()
-            printers = self.hub.manager.config.printers
-            if not any(wanted in p.names() for p in printers):
-                known = ", ".join(p.name for p in printers)
+            if self.hub.manager.printer_named(name) is None:
+                known = ", ".join(p.name for p in self.hub.manager.config.printers)
                 raise Refused(f"PRINTER: unknown printer {name!r}; configured printers: "
                               f"{known}", job_id, "unknown_printer")
         try:
