@@ -134,25 +134,33 @@ class Journal:
     def write(self, changes: Iterable[Change]) -> list[Job | None]:
         """Apply ``changes`` in one transaction. For each Insert the result is None when the
         job was recorded (its ``seq`` is set on the Job) or the existing Job when the id was
-        already there; for each Update it is None."""
+        already there; for each Update it is None.
+
+        Updates go in with one ``executemany`` after the inserts: an Update is only ever
+        made for a job whose Insert was committed before (it needs the job's ``seq``), so
+        the two never touch the same row in one batch.
+        """
         db = self._db
         results: list[Job | None] = []
+        rows: list[tuple[object, ...]] = []
+        events: list[tuple[object, ...]] = []
         db.execute("BEGIN IMMEDIATE")
         try:
             for c in changes:
                 if isinstance(c, Insert):
                     results.append(self._insert(c.job))
-                elif isinstance(c, Barrier):
-                    results.append(None)
-                else:
-                    db.execute(
-                        "UPDATE jobs SET state=?, reason=?, warnings=?, updated=?, started=?,"
-                        " finished=?, attempts=?, bytes=? WHERE seq=?",
-                        (c.state.value, c.reason, json.dumps(list(c.warnings)), c.updated,
-                         c.started, c.finished, c.attempts, c.bytes_written, c.seq))
-                    db.execute("INSERT INTO events VALUES (?,?,?,?)",
-                               (c.seq, c.updated, c.state.value, c.reason))
-                    results.append(None)
+                    continue
+                if isinstance(c, Update):
+                    rows.append((c.state.value, c.reason,
+                                 json.dumps(list(c.warnings)) if c.warnings else "[]",
+                                 c.updated, c.started, c.finished, c.attempts,
+                                 c.bytes_written, c.seq))
+                    events.append((c.seq, c.updated, c.state.value, c.reason))
+                results.append(None)
+            if rows:
+                db.executemany("UPDATE jobs SET state=?, reason=?, warnings=?, updated=?, "
+                               "started=?, finished=?, attempts=?, bytes=? WHERE seq=?", rows)
+                db.executemany("INSERT INTO events VALUES (?,?,?,?)", events)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -169,9 +177,7 @@ class Journal:
              job.attempts, job.bytes_written))
         if cur.rowcount == 0:
             return self.get(job.id)
-        job.seq = int(cur.lastrowid or 0)
-        self._db.execute("INSERT INTO events VALUES (?,?,?,?)",
-                         (job.seq, job.created, job.state.value, job.reason))
+        job.seq = int(cur.lastrowid or 0)  # the first state is the row's (created, state)
         return None
 
     def get(self, job_id: str, with_payload: bool = False) -> Job | None:
@@ -196,8 +202,12 @@ class Journal:
         return [_job(r, with_payload=False) for r in rows.fetchall()]
 
     def history(self, seq: int) -> list[tuple[float, str, str | None]]:
-        return [tuple(r) for r in self._db.execute(  # type: ignore[misc]
+        """Every state of the job with its time: the accepted state from the job's row,
+        then each recorded change."""
+        first = self._db.execute("SELECT created FROM jobs WHERE seq=?", (seq,)).fetchone()
+        changes = [tuple(r) for r in self._db.execute(
             "SELECT at, state, reason FROM events WHERE job_seq=? ORDER BY rowid", (seq,))]
+        return ([(first[0], "queued", None)] if first else []) + changes  # type: ignore[list-item]
 
     def cleanup(self, before: float, keep: int) -> int:
         """Forget final jobs older than ``before``, and any beyond the newest ``keep``."""

@@ -293,12 +293,25 @@ class JobManager(service.MultiService):
             queue = self.queues.get(job.printer)
             if queue is not None and old.waiting:
                 queue.remove(job)
+            self._log_end(job)
         event = JobEvent(job, old, state, progress)
         d = self.committer.submit(Update.of(job))
         d.addCallback(lambda _: self._emit(event))
         d.addErrback(lambda f: self.log.failure("journal: job {job} -> {state} not recorded",
                                                 f, job=job.id, state=state.value))
         return d
+
+    def _log_end(self, job: Job) -> None:
+        """One line per finished job: what a person on site looks for first."""
+        took = (job.finished or 0.0) - job.created
+        if job.state is JobState.PRINTED:
+            self.log.info("job {job} from {source} printed on {printer}: {size} bytes, "
+                          "{took:.2f} s after it was accepted", job=job.id, source=job.source,
+                          printer=job.printer, size=job.bytes_written, took=took)
+        else:
+            self.log.warn("job {job} from {source} on {printer} {state}: {reason}",
+                          job=job.id, source=job.source, printer=job.printer,
+                          state=job.state.value, reason=job.reason)
 
     def printer_status(self, printer: str, old: PrinterStatus, new: PrinterStatus) -> None:
         self._emit(PrinterEvent(printer, old, new))
