@@ -15,6 +15,7 @@ sys.path.insert(0, str(ROOT))
 
 from ticketd.documents import ImageCache, render  # noqa: E402
 from tests.test_documents_helpers import logo_png  # noqa: E402
+from receipts import typical_receipt  # noqa: E402  (bench/ is on sys.path)
 
 EXAMPLES = ROOT.parent / "shared" / "examples"
 
@@ -29,27 +30,6 @@ def median_ms(fn, n: int = 50) -> float:
     return statistics.median(times)
 
 
-def receipt(logo: str | None) -> dict:
-    cmds = [] if logo is None else [{"type": "image", "data": {"code": logo, "pixel_width": 576}}]
-    cmds.append({"type": "text", "data": {"content": {"text": "MI TIENDA", "align": "center",
-                                                     "content_style": {"bold": True, "size": "2x2"}}}})
-    for i in range(34):
-        cmds.append({"type": "text", "data": {"label": {"text": f"Artículo {i}"},
-                                              "content": {"text": f"{i * 1.5:.2f} €"}}})
-    cmds += [{"type": "separator", "data": {}},
-             {"type": "table", "data": {"definition": {"columns": [
-                 {"name": "Cant", "width": 5}, {"name": "Producto", "width": 30},
-                 {"name": "Total", "width": 11, "align": "right"}]},
-                 "rows": [["1", "Café con leche", "1,50"], ["2", "Tostada", "3,00"]]}},
-             {"type": "text", "data": {"content": {"text": "TOTAL 4,50 €", "align": "right"}}},
-             {"type": "barcode", "data": {"symbology": "ean13", "data": "4006381333931"}},
-             {"type": "qr", "data": {"data": "https://example.com/r/123456", "pixel_width": 200}},
-             {"type": "text", "data": {"content": {"text": "¡Gracias!", "align": "center"}}},
-             {"type": "pulse", "data": {}}, {"type": "cut", "data": {"mode": "partial"}}]
-    return {"version": "1.0", "profile": {"model": "bench", "paper_width": 80, "has_qr": True},
-            "commands": cmds}
-
-
 def main() -> None:
     cache = ImageCache()
     for f in sorted(EXAMPLES.glob("*.json")):
@@ -57,8 +37,8 @@ def main() -> None:
         print(f"{f.name:36s} cold {median_ms(lambda: render(doc), 10):7.2f} ms   "
               f"warm {median_ms(lambda: render(doc, image_cache=cache)):7.2f} ms")
     logo = logo_png()
-    plain = receipt(None)
-    with_logo = receipt(logo)
+    plain = typical_receipt()
+    with_logo = typical_receipt(logo)
     results = [
         ("typical receipt, no image", median_ms(lambda: render(plain), 200), 2.0),
         ("typical receipt + 576-dot logo, cold cache",

@@ -38,6 +38,7 @@ from autobahn.twisted.websocket import (WebSocketClientFactory,  # noqa: E402
 from twisted.internet import defer, task  # noqa: E402
 
 from tests.daemon import DaemonProcess, free_port  # noqa: E402
+from receipts import typical_receipt  # noqa: E402  (bench/ is on sys.path)
 
 ECHO_SERVER = r"""
 import json, sys
@@ -58,26 +59,6 @@ reactor.listenTCP(int(sys.argv[1]), f, interface="127.0.0.1")
 print("ready", flush=True)
 reactor.run()
 """
-
-
-def receipt() -> dict[str, Any]:
-    """A typical till receipt: header, 20 lines, a table, totals, a native QR, a cut."""
-    cmds: list[dict[str, Any]] = [{"type": "text", "data": {"content": {
-        "text": "MI TIENDA", "align": "center", "content_style": {"bold": True, "size": "2x2"}}}}]
-    for i in range(20):
-        cmds.append({"type": "text", "data": {"label": {"text": f"Artículo {i}"},
-                                              "content": {"text": f"{i * 1.5:.2f} €"}}})
-    cmds += [{"type": "separator", "data": {}},
-             {"type": "table", "data": {"definition": {"columns": [
-                 {"name": "Cant", "width": 5}, {"name": "Producto", "width": 30},
-                 {"name": "Total", "width": 11, "align": "right"}]},
-                 "rows": [["1", "Café con leche", "1,50"], ["2", "Tostada", "3,00"]]}},
-             {"type": "text", "data": {"content": {"text": "TOTAL 4,50 €", "align": "right"}}},
-             {"type": "qr", "data": {"data": "https://example.com/r/123456"}},
-             {"type": "text", "data": {"content": {"text": "¡Gracias!", "align": "center"}}},
-             {"type": "cut", "data": {"mode": "partial"}}]
-    return {"version": "1.0", "profile": {"model": "bench", "paper_width": 80, "has_qr": True},
-            "commands": cmds}
 
 
 RAW = base64.b64encode(b"\x1b@" + b"Line of a raw ESC/POS job\n" * 20 + b"\x1dV\x01").decode()
@@ -168,7 +149,7 @@ async def load(reactor: Any, port: int, clients: int, jobs: int, mode: str,
                printers: int = 1) -> dict[str, Any]:
     factory = await connect_many(reactor, port, clients)
     run = Run(clients * jobs)
-    doc = receipt()
+    doc = typical_receipt()
     start = time.perf_counter()
     for i, c in enumerate(factory.clients):
         c.start(jobs, mode, doc, run, f"bench{i % printers}")

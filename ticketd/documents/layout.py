@@ -236,6 +236,23 @@ def table_lines(data: dict, profile: Profile) -> list[tuple[str, Style]]:
     return out
 
 
+def text_pieces(d: dict[str, Any]) -> tuple[list[tuple[str, Style]], str, bool]:
+    """A ``text`` command as (styled pieces, alignment, new line?): the optional label
+    (with its separator, default ": ") then the content. Shared by the renderer and the
+    text preview so that both lay a line out the same way."""
+    content = d["content"]
+    cstyle = content.get("content_style") or {}
+    label = d.get("label")
+    align = content.get("align") or cstyle.get("align")
+    pieces = []
+    if isinstance(label, dict):
+        align = align or label.get("align")
+        pieces.append((str(label.get("text", "")) + label.get("separator", ": "),
+                       style_from(label.get("label_style"))))
+    pieces.append((content["text"], style_from(cstyle)))
+    return pieces, align or "left", d.get("new_line", True) is not False
+
+
 def separator_line(data: dict, profile: Profile) -> str:
     """The separator text: ``char`` repeated to ``length`` (max one line)."""
     char = data.get("char") or "-"

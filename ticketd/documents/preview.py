@@ -19,7 +19,7 @@ from typing import Any
 from . import images
 from .codepages import Encoder
 from .errors import DocumentError
-from .layout import PLAIN, TextFlow, separator_line, style_from, table_lines
+from .layout import PLAIN, TextFlow, separator_line, style_from, table_lines, text_pieces
 from .profile import Profile, profile_for
 from .validate import coerce, validate
 
@@ -63,17 +63,7 @@ def preview_text(doc: Any) -> list[str]:
     for cmd in doc["commands"]:
         ctype, d = cmd["type"], cmd.get("data") or {}
         if ctype == "text":
-            content = d["content"]
-            cstyle = content.get("content_style") or {}
-            label = d.get("label")
-            align = content.get("align") or cstyle.get("align")
-            pieces = []
-            if isinstance(label, dict):
-                align = align or label.get("align")
-                pieces.append((str(label.get("text", "")) + label.get("separator", ": "),
-                               style_from(label.get("label_style"))))
-            pieces.append((content["text"], style_from(cstyle)))
-            flow.add(pieces, align or "left", d.get("new_line", True) is not False)
+            flow.add(*text_pieces(d))
         elif ctype == "separator":
             flow.line(separator_line(d, profile), PLAIN, "left")
         elif ctype == "table":

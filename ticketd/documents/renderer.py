@@ -18,7 +18,8 @@ from escpos.printer import Dummy
 from . import checks, images
 from .codepages import Encoder, select_command
 from .errors import DocumentError, fmt
-from .layout import PLAIN, Style, TextFlow, separator_line, style_from, table_lines
+from .layout import (PLAIN, Style, TextFlow, separator_line, style_from, table_lines,
+                     text_pieces)
 from .profile import Profile, profile_for
 from .results import Raster, Rendered
 from .qrcodes import native_module_size, qr_bitmap
@@ -117,17 +118,7 @@ class _Job:
 
     # -- commands -----------------------------------------------------------
     def cmd_text(self, i: int, d: dict) -> None:
-        content = d["content"]
-        cstyle = content.get("content_style") or {}
-        label = d.get("label")
-        align = content.get("align") or cstyle.get("align")
-        pieces = []
-        if isinstance(label, dict):
-            align = align or label.get("align")
-            pieces.append((str(label.get("text", "")) + label.get("separator", ": "),
-                           style_from(label.get("label_style"))))
-        pieces.append((content["text"], style_from(cstyle)))
-        self.flow.add(pieces, align or "left", d.get("new_line", True) is not False)
+        self.flow.add(*text_pieces(d))
         self.drain()
 
     def cmd_separator(self, i: int, d: dict) -> None:
