@@ -40,11 +40,13 @@ class GroupCommitter:
         self.transactions = 0
         self.changes = 0
 
-    def submit(self, change: Change) -> Deferred[Job | None]:
+    def submit(self, change: Change, urgent: bool = False) -> Deferred[Job | None]:
+        """``urgent``: someone waits on this change before doing anything else (a printer
+        before writing a job): write the batch now rather than at the end of the turn."""
         d: Deferred[Job | None] = Deferred()
         self._batch.append((change, d))
-        if not self._busy and not self._scheduled:
-            if self._schedule is None:
+        if not self._busy and (urgent or not self._scheduled):
+            if self._schedule is None or urgent:
                 self._flush()
             else:
                 self._scheduled = True

@@ -295,7 +295,7 @@ class JobManager(service.MultiService):
                 queue.remove(job)
             self._log_end(job)
         event = JobEvent(job, old, state, progress)
-        d = self.committer.submit(Update.of(job))
+        d = self.committer.submit(Update.of(job), urgent=state is JobState.PRINTING)
         d.addCallback(lambda _: self._emit(event))
         d.addErrback(lambda f: self.log.failure("journal: job {job} -> {state} not recorded",
                                                 f, job=job.id, state=state.value))
