@@ -71,12 +71,13 @@ class Rig:
     """A job manager with one queue per printer, fake connections, a Clock, inline threads."""
 
     def __init__(self, cfg: Config, run: Callable[..., Deferred] = run_now,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None,
+                 journal_run: Callable[..., Deferred] = run_now) -> None:
         self.clock = clock or Clock()
         self.clock.advance(1_700_000_000)
         self.config = cfg
         journal = Journal(cfg.state.directory / "journal.sqlite3")
-        self.manager = JobManager(cfg, GroupCommitter(journal, run_now), self.clock)
+        self.manager = JobManager(cfg, GroupCommitter(journal, journal_run), self.clock)
         self.connections: dict[str, FakeConnection] = {}
         self.queues: dict[str, PrinterQueue] = {}
         for p in cfg.printers:

@@ -61,3 +61,12 @@ class JournalTests(SynchronousTestCase):
         # Unfinished jobs are never cleaned up, however old.
         self.assertEqual(self.journal.cleanup(before=1e9, keep=0), 4)
         self.assertEqual(sorted(j.id for j in self.journal.recent(limit=100)), ["j8", "j9"])
+
+    def test_one_bad_insert_fails_alone(self) -> None:
+        bad = Job(id="bad", printer="p", source="mqtt", kind=JobKind.DOCUMENT,
+                  payload={"commands": [{"type": "text", "data": "\ud800"}]}, created=1.0)
+        results = self.journal.write([Insert(job("a")), Insert(bad), Insert(job("b"))])
+        self.assertIsNone(results[0])
+        self.assertIsInstance(results[1], UnicodeEncodeError)
+        self.assertIsNone(results[2])
+        self.assertEqual(sorted(j.id for j in self.journal.recent(limit=10)), ["a", "b"])

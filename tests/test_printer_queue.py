@@ -176,30 +176,44 @@ class QueueTests(TestCase):
 
 
 class HungWriteTests(TestCase):
-    """A write that never returns: the Clock fires the write timeout."""
+    """A thread that never returns from a write (a dead USB device): past every deadline
+    of the connection the job fails without a retry, the queue holds, and the daemon
+    still stops."""
 
-    def test_write_timeout_drops_connection_and_fails_job(self) -> None:
+    def test_stuck_write_fails_job_and_holds_queue(self) -> None:
         hung: list[Deferred] = []
 
         def run(f: Callable[..., Any], *args: Any) -> Deferred:
-            if getattr(f, "__name__", "") == "_write_in_thread":
-                d: Deferred = Deferred()
+            if getattr(f, "__name__", "") == "_write_in_thread" or hung:
+                d: Deferred = Deferred()  # the thread is blocked: nothing after it runs
                 hung.append(d)
                 return d
             return run_now(f, *args)
 
-        rig = Rig(config(self.mktemp()), run=run)
+        printers = ('[printers.p1]\nconnection = "virtual"\nwrite_timeout = 2\n'
+                    "retry_failed = 3\nhold_timeout = 60\n")
+        rig = Rig(config(self.mktemp(), printers), run=run)
         rig.start()
         submit(rig.manager, "j1")
-        self.assertEqual(len(hung), 1)
-        rig.clock.advance(3.9)
+        budget = 5 + 8 * 1 + 2 + 2  # connect, DLE EOT 1-4 (twice), write, grace
+        rig.clock.advance(budget - 0.1)
         self.assertEqual(rig.manager._open["j1"].state, JobState.PRINTING)
-        rig.clock.advance(0.1)  # write_timeout 2 s + 2 s of grace for the connection's own
+        rig.clock.advance(0.1)
         job = rig.manager._recent["j1"]
-        self.assertEqual(job.state, JobState.FAILED)
-        self.assertEqual(job.reason, "PRINTER: write timed out after 4 s; connection dropped")
+        self.assertEqual(job.state, JobState.FAILED)  # not retried: it may have printed
+        self.assertEqual(job.reason, "PRINTER: the printer stopped taking the job (no answer "
+                                     f"from the printer's thread within {budget:g} s); "
+                                     "connection dropped")
         self.assertEqual(rig.connections["p1"].aborted, 1)
-        return rig.stop()
+        queue = rig.queues["p1"]
+        self.assertEqual(queue.status.text, "No response from printer")
+        submit(rig.manager, "j2")
+        self.assertEqual(rig.manager._open["j2"].state, JobState.HELD)
+        rig.clock.advance(61)  # hold_timeout applies
+        self.assertEqual(rig.manager._recent["j2"].state, JobState.FAILED)
+        d = rig.stop()  # the close waits CLOSE_TIMEOUT for the blocked thread, not forever
+        rig.clock.advance(5)
+        return d
 
 
 class RestartTests(TestCase):
@@ -257,3 +271,84 @@ class RetentionTests(TestCase):
         self.assertIsNone(journal.get("old"))
         self.assertIsNotNone(journal.get("new"))
         return rig.stop()
+
+
+class JournalFailureTests(TestCase):
+    """What the journal could not record is never acted on as if it had been."""
+
+    def test_job_not_sent_when_printing_not_recorded(self) -> None:
+        rig = Rig(config(self.mktemp()))
+        journal = rig.manager.committer.journal
+        real_write = journal.write
+        failures = [1]
+
+        def flaky_write(changes: Any) -> Any:
+            changes = list(changes)
+            if failures and any(getattr(c, "state", None) is JobState.PRINTING
+                                for c in changes):
+                failures.pop()
+                raise OSError("disk full")
+            return real_write(changes)
+
+        journal.write = flaky_write  # type: ignore[method-assign]
+        rig.start()
+        submit(rig.manager, "j1")
+        self.assertEqual(rig.connections["p1"].writes, [])  # not sent while unrecorded
+        rig.clock.advance(1.0)  # JOURNAL_RETRY
+        self.assertEqual([j for j, _ in rig.connections["p1"].writes], ["j1"])
+        self.assertEqual(journal.get("j1").state, JobState.PRINTED)
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 2)  # printing, then queued
+        return rig.stop()
+
+    def test_duplicate_of_an_unrecorded_job_gets_an_answer(self) -> None:
+        calls: list[tuple[Deferred, Callable[..., Any], tuple[Any, ...]]] = []
+
+        def later(f: Callable[..., Any], *args: Any) -> Deferred:
+            d: Deferred = Deferred()
+            calls.append((d, f, args))
+            return d
+
+        rig = Rig(config(self.mktemp()), journal_run=later)
+        rig.start()
+        first = rig.manager.submit(job_id="x", printer="p1", source="test",
+                                   kind=JobKind.RAW, payload=b"a")
+        again = rig.manager.submit(job_id="x", printer="p1", source="test",
+                                   kind=JobKind.RAW, payload=b"a")
+        errors: list[Any] = []
+        first.addErrback(errors.append)
+        again.addErrback(errors.append)
+        failed_once = False
+        while calls:  # the insert's transaction fails; the duplicate's barrier, and no loop
+            d, f, args = calls.pop(0)
+            if getattr(f, "__name__", "") == "write" and not failed_once:
+                failed_once = True
+                d.errback(OSError("disk full"))
+            else:
+                d.callback(f(*args))
+        self.assertTrue(failed_once)
+        self.assertEqual(len(errors), 2)
+        self.flushLoggedErrors(OSError)
+        self.assertEqual(str(errors[1].value), "ERROR: an earlier submission of this job id "
+                                               "could not be recorded; please send it again")
+
+    def test_cancel_right_behind_its_job(self) -> None:
+        calls: list[tuple[Deferred, Callable[..., Any], tuple[Any, ...]]] = []
+
+        def later(f: Callable[..., Any], *args: Any) -> Deferred:
+            d: Deferred = Deferred()
+            calls.append((d, f, args))
+            return d
+
+        rig = Rig(config(self.mktemp()), journal_run=later)
+        rig.connections["p1"].status = PAPER_OUT
+        rig.start()
+        rig.manager.submit(job_id="x", printer="p1", source="test", kind=JobKind.RAW,
+                           payload=b"a")
+        results: list[Any] = []
+        rig.manager.cancel("x").addCallback(results.append)
+        for _ in range(10):
+            if not calls:
+                break
+            d, f, args = calls.pop(0)
+            d.callback(f(*args))
+        self.assertTrue(results and results[0].cancelled, results)

@@ -65,9 +65,12 @@ class GroupCommitter:
         self.transactions += 1
         self.changes += len(changes)
 
-        def done(results: list[Job | None]) -> None:
+        def done(results: list[Job | Exception | None]) -> None:
             for (_, d), r in zip(batch, results):
-                d.callback(r)
+                if isinstance(r, Exception):
+                    d.errback(r)
+                else:
+                    d.callback(r)
 
         def failed(f):  # type: ignore[no-untyped-def]
             self.log.failure("journal write failed ({n} changes)", f, n=len(batch))

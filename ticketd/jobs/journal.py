@@ -131,24 +131,25 @@ class Journal:
     def close(self) -> None:
         self._db.close()
 
-    def write(self, changes: Iterable[Change]) -> list[Job | None]:
+    def write(self, changes: Iterable[Change]) -> list[Job | Exception | None]:
         """Apply ``changes`` in one transaction. For each Insert the result is None when the
-        job was recorded (its ``seq`` is set on the Job) or the existing Job when the id was
-        already there; for each Update it is None.
+        job was recorded (its ``seq`` is set on the Job), the existing Job when the id was
+        already there, or the exception that refused it (only that Insert is undone: one
+        bad job never sinks the others in its batch); for each Update it is None.
 
         Updates go in with one ``executemany`` after the inserts: an Update is only ever
         made for a job whose Insert was committed before (it needs the job's ``seq``), so
         the two never touch the same row in one batch.
         """
         db = self._db
-        results: list[Job | None] = []
+        results: list[Job | Exception | None] = []
         rows: list[tuple[object, ...]] = []
         events: list[tuple[object, ...]] = []
         db.execute("BEGIN IMMEDIATE")
         try:
             for c in changes:
                 if isinstance(c, Insert):
-                    results.append(self._insert(c.job))
+                    results.append(self._insert_alone(c.job))
                     continue
                 if isinstance(c, Update):
                     rows.append((c.state.value, c.reason,
@@ -166,6 +167,17 @@ class Journal:
             db.execute("ROLLBACK")
             raise
         return results
+
+    def _insert_alone(self, job: Job) -> Job | Exception | None:
+        self._db.execute("SAVEPOINT one_job")
+        try:
+            result = self._insert(job)
+        except (sqlite3.Error, ValueError, TypeError) as e:  # e.g. an unencodable payload
+            self._db.execute("ROLLBACK TO one_job")
+            self._db.execute("RELEASE one_job")
+            return e
+        self._db.execute("RELEASE one_job")
+        return result
 
     def _insert(self, job: Job) -> Job | None:
         cur = self._db.execute(

@@ -232,11 +232,15 @@ class JobManager(service.MultiService):
 
         return self.committer.submit(Insert(job)).addCallbacks(recorded, failed)
 
-    def _duplicate(self, known: Job | None, job_id: str) -> Deferred[Submission]:
-        if known is None:  # the same id is being recorded right now: wait for it
+    def _duplicate(self, known: Job | None, job_id: str,
+                   waited: bool = False) -> Deferred[Submission]:
+        if known is None and not waited:  # the same id is being recorded now: wait for it
             d = self.committer.submit(BARRIER)
             return d.addCallback(lambda _: self._duplicate(
-                self._open.get(job_id) or self._recent.get(job_id), job_id))
+                self._open.get(job_id) or self._recent.get(job_id), job_id, waited=True))
+        if known is None:  # that first submission could not be recorded
+            raise SubmitError("ERROR: an earlier submission of this job id could not be "
+                              "recorded; please send it again")
         q = self.queues.get(known.printer)
         return succeed(Submission(known, True, q.length if q else 0,
                                   q.config.queue_capacity if q else 0,
@@ -256,6 +260,12 @@ class JobManager(service.MultiService):
 
     def cancel(self, job_id: str) -> Deferred[CancelResult]:
         job = self._open.get(job_id)
+        if job is None and self._pending_inserts.get(job_id):
+            # Sent right behind its job, whose record is being written: wait for it.
+            return self.committer.submit(BARRIER).addCallback(
+                lambda _: self.cancel(job_id) if not self._pending_inserts.get(job_id)
+                else CancelResult(None, False, f"Job {job_id} is not recorded yet, "
+                                               "please retry"))
         if job is None:
             return self.get(job_id).addCallback(self._cancel_closed, job_id)
         if job.state is JobState.PRINTING:
@@ -285,7 +295,9 @@ class JobManager(service.MultiService):
     # --- changes (the JobSink the printer queues use) -------------------------------------
 
     def change(self, job: Job, state: JobState, reason: str | None = None,
-               progress: str | None = None) -> Deferred[None]:
+               progress: str | None = None) -> Deferred[bool]:
+        """Move ``job`` to ``state``; fires True once that is on disk (and subscribers have
+        heard of it), False if the journal could not record it (logged)."""
         old = job.transition(state, self.clock.seconds(), reason)
         if state.final:
             self._open.pop(job.id, None)
@@ -296,10 +308,17 @@ class JobManager(service.MultiService):
             self._log_end(job)
         event = JobEvent(job, old, state, progress)
         d = self.committer.submit(Update.of(job), urgent=state is JobState.PRINTING)
-        d.addCallback(lambda _: self._emit(event))
-        d.addErrback(lambda f: self.log.failure("journal: job {job} -> {state} not recorded",
-                                                f, job=job.id, state=state.value))
-        return d
+
+        def recorded(_: object) -> bool:
+            self._emit(event)
+            return True
+
+        def not_recorded(f: Any) -> bool:
+            self.log.failure("journal: job {job} -> {state} not recorded", f, job=job.id,
+                             state=state.value)
+            return False
+
+        return d.addCallbacks(recorded, not_recorded)
 
     def _log_end(self, job: Job) -> None:
         """One line per finished job: what a person on site looks for first."""

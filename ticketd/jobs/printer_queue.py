@@ -29,18 +29,21 @@ from typing import Callable, Protocol
 from twisted.application import service
 from twisted.internet.defer import (CancelledError, Deferred, DeferredQueue,
                                     ensureDeferred, succeed)
-from twisted.internet.defer import TimeoutError as DeferredTimeout
 from twisted.internet.interfaces import IReactorTime
-from twisted.internet.task import LoopingCall
+from twisted.internet.task import LoopingCall, deferLater
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from ticketd.config import PrinterConfig
 from ticketd.jobs.model import Job, JobKind, JobState
 from ticketd.printers.connection import PrinterConnection, PrinterIOError
-from ticketd.printers.status import UNKNOWN_YET, PrinterStatus
+from ticketd.printers.status import UNKNOWN_YET, PrinterStatus, no_response
 
 Runner = Callable[..., Deferred]
-WRITE_GRACE = 2.0  # seconds past write_timeout before the queue gives up on the thread
+WRITE_GRACE = 2.0  # seconds past the connection's own deadlines before giving up on a call
+RENDER_ALLOWANCE = 30.0  # seconds a document may take to render
+CLOSE_TIMEOUT = 5.0  # seconds stop waits for the device to close before leaving it
+JOURNAL_RETRY = 1.0  # seconds before trying again a job whose state could not be recorded
 STATUS_FRESH = 0.2  # seconds a status read right after a write stands as the next check
 Prepare = Callable[[Job], tuple[bytes, tuple[str, ...]]]
 
@@ -49,7 +52,8 @@ class JobSink(Protocol):
     """What the queue needs from the job manager: durable state changes and status news."""
 
     def change(self, job: Job, state: JobState, reason: str | None = None,
-               progress: str | None = None) -> Deferred[None]: ...
+               progress: str | None = None) -> Deferred[bool]:
+        """Fires True once the change is on disk, False if it could not be recorded."""
 
     def printer_status(self, printer: str, old: PrinterStatus, new: PrinterStatus) -> None: ...
 
@@ -60,6 +64,10 @@ class Threads(Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
+
+
+class ThreadStuck(Exception):
+    """A call in the printer's thread outlived every deadline the connection enforces."""
 
 
 class PreparationError(Exception):
@@ -166,7 +174,8 @@ class PrinterQueue(service.Service):
         d = self._worker if self._worker is not None else succeed(None)
 
         def close(_: object) -> Deferred[None]:
-            return self._run(self.connection.close).addBoth(lambda _: self._stop_threads())
+            d = self._call(self.connection.close, timeout=CLOSE_TIMEOUT)
+            return d.addBoth(lambda _: self._stop_threads())
 
         return d.addBoth(close)
 
@@ -179,10 +188,22 @@ class PrinterQueue(service.Service):
     def poll(self) -> Deferred[None] | None:
         if self._busy:
             return None
-        d = self._call(self.connection.query_status).addCallback(self._polled)
-        d.addErrback(lambda f: self.log.failure("printer {printer}: status poll failed", f,
-                                                printer=self.printer))
+        d = self._call(self.connection.query_status, timeout=self._status_budget())
+        d.addCallback(self._polled)
+        d.addErrback(lambda f: self._thread_stuck(f.value) if f.check(ThreadStuck) else
+                     self.log.failure("printer {printer}: status poll failed", f,
+                                      printer=self.printer))
         return d
+
+    def _status_budget(self) -> float:
+        """The longest a status query can take by the connection's own deadlines (connect,
+        then DLE EOT 1-4; a device node may reopen and ask twice), plus grace."""
+        c = self.config
+        return c.connect_timeout + 8 * c.status_timeout + WRITE_GRACE
+
+    def _write_budget(self) -> float:
+        """The longest a job's call can take: connect, write, then the status after it."""
+        return self._status_budget() + self.config.write_timeout
 
     def _polled(self, new: PrinterStatus) -> None:
         self._after_write = None  # a newer reading than the one taken after the last write
@@ -208,15 +229,39 @@ class PrinterQueue(service.Service):
 
     # --- the worker ------------------------------------------------------------------------
 
-    def _call(self, f: Callable[..., object], *args: object) -> Deferred:
-        """Run ``f`` in the printer's thread, keeping track that the thread is busy."""
+    def _call(self, f: Callable[..., object], *args: object,
+              timeout: float | None = None) -> Deferred:
+        """Run ``f`` in the printer's thread. ``_busy`` counts calls until the thread has
+        really returned; with ``timeout`` the returned Deferred fails with ThreadStuck
+        after that many seconds even if the thread never returns (it cannot be killed)."""
         self._busy += 1
 
-        def done(r: object) -> object:
+        def finished(r: object) -> object:
             self._busy -= 1
             return r
 
-        return self._run(f, *args).addBoth(done)
+        inner = self._run(f, *args).addBoth(finished)
+        if timeout is None:
+            return inner
+        outer: Deferred = Deferred()
+        timer = self.clock.callLater(timeout, lambda: outer.called or outer.errback(
+            ThreadStuck(f"no answer from the printer's thread within {timeout:g} s")))
+
+        def relay(r: object) -> None:
+            if timer.active():
+                timer.cancel()
+            if not outer.called:
+                outer.callback(r) if not isinstance(r, Failure) else outer.errback(r)
+
+        inner.addBoth(relay)
+        return outer
+
+    def _thread_stuck(self, e: Exception) -> None:
+        """The printer's thread did not come back: hold the queue (hold_timeout applies)
+        until a poll gets through again."""
+        self.log.error("printer {printer}: {error}", printer=self.printer, error=str(e))
+        self._after_write = None
+        self.set_status(no_response(f"the printer's I/O thread is blocked: {e}"))
 
     def _wake_worker(self) -> None:
         d, self._wake = self._wake, None
@@ -272,12 +317,16 @@ class PrinterQueue(service.Service):
             if data is None or status is None:
                 try:
                     made, warnings, checked = await self._call(
-                        self._prepare_and_check, job, data, status is None)
+                        self._prepare_and_check, job, data, status is None,
+                        timeout=RENDER_ALLOWANCE + self._status_budget())
                 except PreparationError as e:
                     await self._fail(job, str(e))
                     return
+                except ThreadStuck as e:
+                    self._thread_stuck(e)
+                    made, warnings, checked = data, (), self.status
                 status = checked if checked is not None else status  # keep the fresh one
-                if data is None:
+                if data is None and made is not None:
                     data = made
                     if warnings:
                         job.warnings = tuple(job.warnings) + tuple(warnings)
@@ -297,20 +346,32 @@ class PrinterQueue(service.Service):
         await self._write(job, data)
 
     async def _write(self, job: Job, data: bytes) -> None:
-        await self.sink.change(job, JobState.PRINTING, progress="In progress")
+        if not await self.sink.change(job, JobState.PRINTING, progress="In progress"):
+            # Not on disk: after a crash the journal would say "queued" and the job would
+            # print again. Put it back and try again shortly; nothing was sent.
+            self.log.critical("printer {printer}: job {job} not sent: its state could not "
+                              "be recorded", printer=self.printer, job=job.id)
+            await self.sink.change(job, JobState.QUEUED, "the journal could not be written")
+            if not job.state.final:
+                self.enqueue(job, front=True)
+            await deferLater(self.clock, JOURNAL_RETRY, lambda: None)
+            return
         self.writing = True
-        d = self._call(self._write_in_thread, data, job.id)
-        # The connection enforces write_timeout itself (and says how far it got); this is
-        # the backstop for a thread stuck where Python cannot interrupt it.
-        d.addTimeout(self.config.write_timeout + WRITE_GRACE, self.clock)
         try:
-            after = await d
+            after = await self._call(self._write_in_thread, data, job.id,
+                                     timeout=self._write_budget())
+        except ThreadStuck as e:
+            # Beyond every deadline of the connection: the thread is blocked where Python
+            # cannot interrupt it. The bytes may be at the printer: never resend them.
+            self.writing = False
+            self.connection.abort()
+            self._thread_stuck(e)
+            await self._io_failed(job, f"PRINTER: the printer stopped taking the job ({e}); "
+                                       "connection dropped", retry=False)
+            return
         except Exception as e:
             self.writing = False
-            reason = self._io_reason(e)
-            if isinstance(e, (CancelledError, DeferredTimeout)):
-                self.connection.abort()
-            await self._io_failed(job, reason)
+            await self._io_failed(job, self._io_reason(e))
             return
         self.writing = False
         self._after_write, self._after_write_at = after, self.clock.seconds()
@@ -327,14 +388,16 @@ class PrinterQueue(service.Service):
         # journal writes in order), so a crash still leaves at most one job in doubt.
         self.sink.change(job, JobState.PRINTED, progress="Printed")
 
-    async def _io_failed(self, job: Job, reason: str) -> None:
-        """The job did not reach the printer whole: retry it (``retry_failed``) or fail."""
+    async def _io_failed(self, job: Job, reason: str, retry: bool = True) -> None:
+        """The job did not reach the printer whole: retry it (``retry_failed``: the
+        shop's choice, knowing part of it may print twice) or fail it."""
         self.last_error = reason
         self.log.warn("printer {printer}: job {job}: {reason}", printer=self.printer,
                       job=job.id, reason=reason)
-        if job.attempts <= self.config.retry_failed and self.running:
+        if retry and job.attempts <= self.config.retry_failed and self.running:
             await self.sink.change(job, JobState.QUEUED, reason)
-            self.enqueue(job, front=True)
+            if not job.state.final:  # cancelled or expired meanwhile: stays out
+                self.enqueue(job, front=True)
             return
         await self._fail(job, reason)
 
@@ -354,10 +417,6 @@ class PrinterQueue(service.Service):
         return confirm()
 
     def _io_reason(self, e: BaseException) -> str:
-        if isinstance(e, (CancelledError, DeferredTimeout)):
-            return (f"PRINTER: write timed out after "
-                    f"{self.config.write_timeout + WRITE_GRACE:g} s; "
-                    "connection dropped")
         if isinstance(e, PrinterIOError):
             return f"PRINTER: {e}"
         return f"PRINTER: {type(e).__name__}: {e}"
