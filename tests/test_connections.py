@@ -1,15 +1,16 @@
 """Printer connections that need no reactor: errors, timeouts, abort, the virtual printer,
-the factory, and the adapters whose hardware/library is absent here (usb, cups, win32)."""
+the factory, and the adapters whose hardware/library is absent here (usb, cups, win32).
+The device-node connection is in test_device.py."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
-import tty
 from pathlib import Path
 
 from twisted.trial import unittest
@@ -18,7 +19,6 @@ from ticketd.config import PrinterConfig
 from ticketd.printers import _query, factory, status
 from ticketd.printers.connection import PrinterIOError, WriteTimeout
 from ticketd.printers.cups import CupsConnection, parse_lpstat
-from ticketd.printers.device import DeviceConnection
 from ticketd.printers.network import NetworkConnection
 from ticketd.printers.usb import UsbConnection
 from ticketd.printers.virtual import STATUS_FILE, VirtualConnection, spool_name
@@ -129,89 +129,54 @@ class NetworkTests(unittest.TestCase):
         self.assertEqual(conn.confirm().text, "Printer not connected")
         self.assertEqual(conn.query_status().text, "No response from printer")  # reconnected
 
+    def test_descriptors_above_select_limit(self) -> None:
+        """select() raises ValueError for fds >= 1024: the idle-link check then called
+        every link closed, and the drain before a status query failed."""
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        self.addCleanup(srv.close)
+
+        def high(address: tuple[str, int], timeout: float) -> socket.socket:
+            low = socket.create_connection(address, timeout)
+            try:
+                return socket.socket(fileno=fcntl.fcntl(low.fileno(), fcntl.F_DUPFD_CLOEXEC,
+                                                        1500))
+            finally:
+                low.close()
+
+        conn = NetworkConnection("127.0.0.1", srv.getsockname()[1], status_timeout=1,
+                                 socket_factory=high)
+        self.addCleanup(conn.close)
+        try:
+            conn.write(b"job")
+        except PrinterIOError as e:  # RLIMIT_NOFILE too low
+            raise unittest.SkipTest(str(e))
+        self.assertGreaterEqual(conn._sock.fileno(), 1024)  # type: ignore[union-attr]
+        peer, _ = srv.accept()
+        self.addCleanup(peer.close)
+        self.assertEqual(peer.recv(16), b"job")
+
+        def answer() -> None:  # one reply byte per DLE EOT query
+            for _ in range(4):
+                peer.recv(3)
+                peer.sendall(b"\x12")
+        printer = threading.Thread(target=answer)
+        printer.start()
+        self.assertEqual(conn.confirm().text, "Ready")  # was "Printer not connected"
+        printer.join(5)
+        self.assertEqual(conn.query_status().text, "No response from printer")  # same link
+
+    def test_bad_host_is_a_clear_error(self) -> None:
+        conn = NetworkConnection("a" * 64 + ".example", 9100, connect_timeout=1)
+        with self.assertRaises(PrinterIOError) as cm:  # IDNA: a label over 63 chars
+            conn.write(b"x")
+        self.assertIn("cannot connect to", str(cm.exception))
+        self.assertEqual(conn.query_status().text, "Printer not connected")
+
     def test_from_config(self) -> None:
         c = NetworkConnection.from_config(PrinterConfig("p", "network", host="10.0.0.9"))
         self.assertEqual((c.host, c.port, c.address), ("10.0.0.9", 9100, "10.0.0.9:9100"))
-
-
-class DeviceTests(unittest.TestCase):
-    """A bare pty pair whose master nobody reads: writes block like a stuck printer."""
-
-    def setUp(self) -> None:
-        self.master, slave = os.openpty()
-        tty.setraw(slave)
-        self.path = os.ttyname(slave)
-        self.addCleanup(os.close, self.master)
-        self.addCleanup(os.close, slave)
-
-    def test_write_timeout(self) -> None:
-        conn = DeviceConnection(self.path, write_timeout=0.2)
-        with self.assertRaises(WriteTimeout):
-            conn.write(b"y" * (1024 * 1024))
-        conn.close()
-
-    def test_abort(self) -> None:
-        conn = DeviceConnection(self.path, write_timeout=30)
-        errors: list[Exception] = []
-
-        def write() -> None:
-            try:
-                conn.write(b"y" * (1024 * 1024))
-            except PrinterIOError as e:
-                errors.append(e)
-        t = threading.Thread(target=write)
-        t.start()
-        time.sleep(0.2)
-        conn.abort()
-        t.join(5)
-        self.assertFalse(t.is_alive())
-        self.assertIn("aborted", str(errors[0]))
-        conn.close()
-
-    def test_reply_read_and_stray_bytes(self) -> None:
-        conn = DeviceConnection(self.path, status_timeout=0.2, reopen="never")
-        os.write(self.master, b"old\x12")  # stale bytes are drained before asking
-
-        def printer() -> None:
-            for reply in (b"\x1a", b"\x00\x16", b"\x12", b"\x12"):
-                os.read(self.master, 3)
-                os.write(self.master, reply)
-        t = threading.Thread(target=printer)
-        t.start()
-        s = conn.query_status()
-        t.join(5)
-        conn.close()
-        self.assertEqual(s.text, "Cover is open")
-
-    def test_auto_learns_to_reopen(self) -> None:
-        """A printer (like the TM-U220 on usblp) that answers only on a fresh open."""
-        reopened = threading.Event()
-
-        class Quirky(DeviceConnection):
-            def _reopen(self) -> None:
-                super()._reopen()
-                reopened.set()
-
-        conn = Quirky(self.path, status_timeout=0.2)
-
-        def printer() -> None:
-            for _ in range(4):
-                os.read(self.master, 3)
-                if not reopened.wait(2):
-                    return
-                reopened.clear()
-                os.write(self.master, b"\x12")
-        t = threading.Thread(target=printer)
-        t.start()
-        s = conn.query_status()
-        t.join(5)
-        self.assertEqual(s.text, "Ready")
-        self.assertTrue(conn._reopen_learned)
-        conn.close()
-        self.assertIsNone(conn._reopen_learned)
-
-    def test_bad_reopen_mode(self) -> None:
-        self.assertRaises(ValueError, DeviceConnection, self.path, reopen="sometimes")
 
 
 class VirtualTests(unittest.TestCase):

@@ -34,6 +34,33 @@ def job(jobid: str, data: bytes = b"hi\n", **extra: Any) -> bytes:
                        **extra}).encode()
 
 
+class ManualRun:
+    """A journal thread runner whose calls the test runs one at a time, so that several
+    submits share one journal batch."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, tuple[Any, ...], Deferred]] = []
+
+    def __call__(self, f: Any, *args: Any) -> Deferred:
+        d: Deferred = Deferred()
+        self.calls.append((f, args, d))
+        return d
+
+    def run_all(self) -> None:
+        while self.calls:
+            f, args, d = self.calls.pop(0)
+            try:
+                result = f(*args)
+            except Exception as e:
+                d.errback(e)
+            else:
+                d.callback(result)
+
+
+BAD_DOC = (b'{"jobid": "bad", "document": {"version": "1.0", "commands": [{"type": "text", '
+           b'"data": {"content": {"text": "\\ud800"}}}]}}')
+
+
 class BridgeTests(TestCase):
     def setUp(self) -> None:
         self.rig = Rig(config(self.mktemp()))
@@ -121,6 +148,24 @@ class BridgeTests(TestCase):
         self.assertEqual(self.conn.writes, [])
         self.assertEqual(self.bridge.refused, 4)
 
+    def test_a_lone_surrogate_does_not_poison_the_batch(self) -> None:
+        """Refused before the journal: other jobs written in the same batch are kept."""
+        run = ManualRun()
+        self.m.committer._run = run  # type: ignore[attr-defined]
+        self.send(job("good"), "good")
+        self.send(BAD_DOC, "bad")
+        self.send(job("good2"), "good2")
+        run.run_all()
+        self.assertEqual(sorted(self.acks), ["bad", "good", "good2"])
+        status, finished, success = self.printed("bad")[0]
+        self.assertTrue(status.startswith("Aborted: JSON: ") and "unpaired surrogate" in status,
+                        status)
+        self.assertEqual((finished, success), (True, False))
+        journal = self.m.committer.journal
+        self.assertIsNotNone(journal.get("good2"))
+        self.assertIsNone(journal.get("bad"))
+        self.assertEqual([w[0] for w in self.conn.writes], ["good", "good2"])
+
     def test_failed_document_reports_reason(self) -> None:
         self.send(json.dumps({"jobid": "d1", "document": {"bogus": 1}}).encode())
         status, finished, success = self.printed("d1")[-1]
@@ -175,3 +220,86 @@ class BridgeTests(TestCase):
         self.send(job("j1"), "j1")
         self.assertEqual(self.acks, [])
         self.assertEqual(self.printed(), [])
+
+
+PRINTERS = ('[printers.p1]\nconnection = "virtual"\nqueue_capacity = 3\n'
+            '[printers.p2]\nconnection = "virtual"\nqueue_capacity = 3\n')
+
+
+class CancelOtherPrinterTests(TestCase):
+    """A cancel on printer A's topic acts on printer A's jobs only."""
+
+    def setUp(self) -> None:
+        self.rig = Rig(config(self.mktemp(), PRINTERS))
+        self.rig.start()
+        self.m = self.rig.manager
+        self.links = {}
+        for name in ("p1", "p2"):
+            self.rig.connections[name].status = PrinterStatus(online=False, paper_out=True)
+            self.rig.queues[name].poll()
+            bridge = PrinterBridge(printer=name, prefix=f"shop/{name}", manager=self.m,
+                                   clock=self.rig.clock)
+            self.links[name] = bridge.link = FakeLink()
+            self.m.subscribe(bridge.event)
+            setattr(self, name, bridge)
+        self.acks: list[str] = []
+
+    def tearDown(self) -> Deferred:
+        return self.rig.stop()
+
+    def send(self, bridge: PrinterBridge, payload: bytes, tag: str) -> None:
+        bridge.handle(payload, lambda: self.acks.append(tag))
+
+    def cancel(self, bridge: PrinterBridge, jobid: str) -> None:
+        self.send(bridge, json.dumps({"jobid": jobid, "cancel": True}).encode(), "c-" + jobid)
+
+    def printed(self, name: str, jobid: str) -> list[tuple[str, bool, bool]]:
+        return [(m["status"], m["finished"], m["success"])
+                for t, m, q, r in self.links[name].published
+                if t == f"shop/{name}/printed" and m["jobid"] == jobid]
+
+    def test_an_mqtt_job_of_another_printer(self) -> None:
+        self.send(self.p2, job("j2"), "j2")
+        self.cancel(self.p1, "j2")
+        self.assertEqual(self.acks, ["j2", "c-j2"])
+        self.assertEqual(self.printed("p1", "j2"),
+                         [("Aborted: job j2 is not a job of this printer", True, False)])
+        self.assertFalse(self.m._open["j2"].state.final)  # still waiting on p2
+        self.assertEqual(self.printed("p2", "j2"), [("Waiting: Out of paper", False, False)])
+        self.cancel(self.p2, "j2")  # on its own printer's topic: cancelled
+        self.assertEqual(self.printed("p2", "j2")[-1],
+                         ("Aborted: CANCELLED: cancelled by request", True, False))
+
+    def test_a_websocket_job_is_answered_on_the_topic_asked(self) -> None:
+        for name in ("p1", "p2"):
+            self.m.submit(job_id=f"w{name}", printer=name, source="ws", kind=JobKind.RAW,
+                          payload=b"ws\n")
+        self.cancel(self.p1, "wp2")
+        self.assertFalse(self.m._open["wp2"].state.final)
+        self.assertEqual(self.printed("p1", "wp2"),
+                         [("Aborted: job wp2 is not a job of this printer", True, False)])
+        self.assertEqual(self.printed("p2", "wp2"), [])
+        self.cancel(self.p1, "wp1")
+        self.assertEqual(self.printed("p1", "wp1"),
+                         [("Aborted: CANCELLED: cancelled by request", True, False)])
+        self.assertEqual(self.links["p2"].published, [])
+
+    def test_a_job_still_being_recorded(self) -> None:
+        """Sent right behind its job: its printer is known once its record is written."""
+        run = ManualRun()
+        self.m.committer._run = run  # type: ignore[attr-defined]
+        self.send(self.p2, job("j2"), "j2")
+        self.cancel(self.p1, "j2")
+        self.send(self.p1, job("j1"), "j1")
+        self.cancel(self.p1, "j1")
+        run.run_all()
+        self.assertEqual(sorted(self.acks), ["c-j1", "c-j2", "j1", "j2"])
+        self.assertFalse(self.m._open["j2"].state.final)
+        self.assertEqual(self.printed("p1", "j2"),
+                         [("Aborted: job j2 is not a job of this printer", True, False)])
+        self.assertEqual(self.m._recent["j1"].state, JobState.CANCELLED)
+
+    def test_unknown_job(self) -> None:
+        self.cancel(self.p1, "nope")
+        self.assertEqual(self.acks, ["c-nope"])
+        self.assertEqual(self.links["p1"].published, [])

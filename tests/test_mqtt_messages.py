@@ -78,6 +78,60 @@ class ParseTests(TestCase):
         self.assertIn("exceeds the limit of 1024 bytes", r.reason)
         self.assertEqual(parse(b"x" * 2000, max_payload=1024).jobid, None)  # type: ignore
 
+    def test_lone_surrogates_are_refused(self) -> None:
+        """They would fail only when the journal writes the job, taking the other jobs of
+        its batch along: refused here, like the WebSocket API does."""
+        doc = (b'{"jobid": "bad", "document": {"version": "1.0", "commands": [{"type": '
+               b'"text", "data": {"content": {"text": "%s"}}}]}}')
+        for payload in (doc % b"\\ud800",                      # an escape
+                        doc % b"x\\uDFFFy",
+                        doc % b"\xed\xa0\x80",                   # UTF-8 bytes of U+D800
+                        '{"jobid": "bad", "data": "aGk=", "x": "\ud800"}'.encode(
+                            "utf-16-le", "surrogatepass")):  # json.loads takes UTF-16 too
+            r = parse(payload)
+            assert isinstance(r, BadRequest), payload
+            self.assertEqual(r.jobid, "bad")
+            self.assertTrue(r.reason.startswith("JSON: ") and "unpaired surrogate" in r.reason,
+                            r.reason)
+        r = parse(b'{"jobid": "a\\ud800", "cancel": true}')
+        assert isinstance(r, BadRequest)
+        self.assertIsNone(r.jobid)  # not echoed
+        self.assertIn("unpaired surrogates", r.reason)
+        ok = parse(doc % b"\\ud83d\\ude00 \\u00e9")  # a pair is fine
+        self.assertEqual(ok.document["commands"][0]["data"]["content"]["text"],  # type: ignore
+                         "\U0001F600 \u00e9")
+
+    def test_jobid_must_be_printable(self) -> None:
+        for jobid in ("a\nb", "\x00", "   ", "tab\there", "\u202e"):
+            r = parse(j({"jobid": jobid, "data": "aGk="}))
+            assert isinstance(r, BadRequest), jobid
+            self.assertIsNone(r.jobid)
+            self.assertTrue(r.reason.startswith("JSON: field 'jobid' must be printable"),
+                            r.reason)
+        self.assertEqual(parse(j({"jobid": "x" * 200, "data": "aGk="})).jobid,  # type: ignore
+                         "x" * 200)
+        self.assertEqual(parse(j({"jobid": "Añejo #7", "data": "aGk="})),
+                         PrintRequest("Añejo #7", data=b"hi"))
+        big = b'{"jobid": "a\x01b", "data": "' + b"A" * 5000 + b'"}'
+        self.assertIsNone(parse(big, max_payload=1024).jobid)  # type: ignore
+
+    def test_nan_and_infinity_are_refused(self) -> None:
+        r = parse(b'{"jobid": "a", "data": "aGk=", "expires": NaN}')
+        assert isinstance(r, BadRequest)
+        self.assertIn("NaN is not valid JSON", r.reason)
+        self.assertIsInstance(parse(b'{"jobid": "a", "document": {"n": -Infinity}}'),
+                              BadRequest)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(st.characters(min_codepoint=0xD7F0, max_codepoint=0xE010) |
+                   st.sampled_from("a\\u\"d8DF0"), max_size=12))
+    def test_what_is_accepted_can_be_stored(self, text: str) -> None:
+        payload = ('{"jobid": "j", "document": {"t": "%s"}}' % text).encode(
+            "utf-8", "surrogatepass")
+        r = parse(payload)
+        if not isinstance(r, BadRequest):
+            json.dumps(r.document, ensure_ascii=False).encode("utf-8")  # never raises
+
     @settings(max_examples=300, deadline=None)
     @given(st.binary(max_size=300) | st.text(max_size=100).map(str.encode))
     def test_never_raises(self, payload: bytes) -> None:

@@ -89,6 +89,41 @@ class SubscribeTests(Base):
         self.assertEqual(set(tipos[2:]), {"event"})
         self.assertEqual(events(watcher, "job")[-1]["job"]["state"], "printed")
 
+    def test_overflow_restarts_the_feed_with_a_fresh_snapshot(self) -> None:
+        """More events than MAX_PENDING behind a slow snapshot: the backlog is dropped and
+        the stale snapshot replaced by a fresh one; no gap, no second snapshot."""
+        self.patch(live, "MAX_PENDING", 4)
+        gates: list[Deferred[None]] = []
+        recent = self.rig.manager.recent
+
+        def slow(printer: Any = None, limit: int = 50) -> Deferred[Any]:
+            gate: Deferred[None] = Deferred()
+            gates.append(gate)
+            return gate.addCallback(lambda _: recent(printer, limit))
+
+        self.rig.manager.recent = slow  # type: ignore[method-assign]
+        watcher = Client(self.hub)
+        watcher({"tipo": "subscribe", "id": "s1"})
+        self.c(self.raw("a1"))
+        self.c(self.raw("a2"))  # 6 job events: overflow
+        first = len(gates)
+        for gate in gates[:first]:
+            gate.callback(None)
+        self.assertEqual(watcher.tipos(), ["info"])  # the stale snapshot is not sent
+        self.assertEqual(len(gates), 2 * first)  # a fresh one is being read
+        self.c(self.raw("a3"))  # waits behind the fresh snapshot
+        for gate in gates[first:]:
+            gate.callback(None)
+        tipos = watcher.tipos()
+        self.assertEqual(tipos[:2], ["info", "snapshot"])
+        self.assertEqual(set(tipos[2:]), {"event"})
+        snap = watcher.out[1]
+        self.assertEqual(snap["id"], "s1")
+        states = {j["id"]: j["state"] for j in snap["jobs"]}
+        self.assertEqual((states["a1"], states["a2"]), ("printed", "printed"))
+        self.assertEqual({e["job"]["id"] for e in events(watcher, "job")}, {"a3"})
+        self.assertEqual(events(watcher, "job")[-1]["job"]["state"], "printed")
+
     def test_closed_connection_gets_nothing(self) -> None:
         watcher = Client(self.hub)
         watcher({"tipo": "subscribe"})

@@ -10,6 +10,7 @@ from typing import Any
 from twisted.internet.defer import Deferred
 from twisted.trial.unittest import TestCase
 
+from ticketd.jobs.manager import CancelResult
 from ticketd.jobs.model import JobState
 from ticketd.printers.status import READY, PrinterStatus
 from ticketd.web import replies
@@ -240,6 +241,19 @@ class TicketTests(Base):
         self.c({"tipo": "cancel", "id": "c2"})
         self.assertEqual(self.c.tipos(), ["info", "ack", "result"])
         self.assertEqual(self.c.out[-1]["status"], "cancelled")
+
+    def test_cancel_pending_when_the_connection_closes(self) -> None:
+        """Too late to cancel, but the connection closed meanwhile: it must not wait again."""
+        self.rig.connections["p1"].status = PAPER_OUT
+        self.rig.queues["p1"].poll()
+        self.c(self.raw("c3"))
+        gate: Deferred[Any] = Deferred()
+        self.rig.manager.cancel = lambda job_id: gate  # type: ignore[method-assign]
+        self.c({"tipo": "cancel", "id": "c3"})
+        self.c.session.close()
+        job = self.rig.manager._open["c3"]
+        gate.callback(CancelResult(job, False, "Job c3 is being printed"))
+        self.assertEqual((self.hub.waiting, self.c.session.jobs), ({}, set()))
 
     def test_warnings_in_result(self) -> None:
         doc = dict(DOC, commands=[{"type": "text", "data": {"content": {"text": "漢"}}}])

@@ -15,7 +15,7 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from ticketd.jobs.manager import CancelResult, JobManager, PrinterEvent, SubmitError, Submission
-from ticketd.jobs.model import JobEvent, JobKind, JobState
+from ticketd.jobs.model import Job, JobEvent, JobKind, JobState
 from ticketd.mqtt import messages
 from ticketd.mqtt.messages import BadRequest, CancelRequest, PrintRequest
 from ticketd.printers.status import UNKNOWN_YET
@@ -79,8 +79,7 @@ class PrinterBridge:
             ack()
             return None
         if isinstance(req, CancelRequest):
-            d = self.manager.cancel(req.jobid)
-            d.addCallback(self._cancelled, req.jobid)
+            d = self._cancel(req.jobid, len(payload))
             d.addErrback(lambda f: self.log.failure("mqtt {prefix}: cancel {job} failed", f,
                                                     prefix=self.prefix, job=req.jobid))
             d.addBoth(lambda _: ack())
@@ -132,6 +131,22 @@ class PrinterBridge:
         payload = messages.for_job(job, status_text=self._status_text())
         if payload is not None:
             self._out(payload)
+
+    def _cancel(self, jobid: str, size: int) -> Deferred[None]:
+        """A cancel on this printer's topic cancels only this printer's jobs: the topic is
+        the printer a client may act on. A job whose record is still being written is
+        waited for (``flushed``), so that its printer is known before it is cancelled."""
+
+        def check(job: Job | None, flushed: bool) -> Deferred[None] | None:
+            if job is None and not flushed:
+                return self.manager.flushed().addCallback(
+                    lambda _: self.manager.get(jobid)).addCallback(check, True)
+            if job is not None and job.printer != self.printer:
+                self._refuse(jobid, f"job {jobid} is not a job of this printer", size)
+                return None
+            return self.manager.cancel(jobid).addCallback(self._cancelled, jobid)
+
+        return self.manager.get(jobid).addCallback(check, False)
 
     def _cancelled(self, result: CancelResult, jobid: str) -> None:
         if result.cancelled:

@@ -16,11 +16,16 @@ from typing import Any, Union
 
 import attrs
 
+from ticketd import jobids
 from ticketd.jobs.model import Job, JobState
 
-MAX_JOBID = 200
+MAX_JOBID = 200  # not the WebSocket API's 128: ids accepted until now stay valid
 _JOBID_PEEK = 4096
 _JOBID_RE = re.compile(rb'"jobid"\s*:\s*"([^"\\]{1,200})"')
+# A lone surrogate can only come from a \uD800-\uDFFF escape, UTF-8 bytes ED A0-BF (json
+# decodes bytes with "surrogatepass") or a UTF-16/32 payload (which has NUL bytes): only
+# then is the full check paid for.
+_SURROGATE_HINT = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]|\x00")
 
 OFFLINE = {"status": "Offline", "ok": False}
 
@@ -56,12 +61,14 @@ def parse(payload: bytes, max_payload: int = 1 << 20) -> Request:
     if len(payload) > max_payload:
         m = _JOBID_RE.search(payload[:_JOBID_PEEK])
         jobid = m.group(1).decode("utf-8", "replace") if m else None
+        if not jobids.is_valid(jobid, MAX_JOBID):
+            jobid = None  # never echo control characters
         return BadRequest(jobid, f"JSON: payload of {len(payload)} bytes exceeds the limit "
                                  f"of {max_payload} bytes")
     try:
-        obj = json.loads(payload)
+        obj = json.loads(payload, parse_constant=_no_constant)
     except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
-        return BadRequest(None, f"JSON: not valid JSON: {e}")
+        return BadRequest(None, f"JSON: not valid JSON: {str(e)[:200]}")
     if not isinstance(obj, dict):
         return BadRequest(None, f"JSON: expected an object, got {_kind(obj)}")
     jobid = obj.get("jobid")
@@ -72,6 +79,13 @@ def parse(payload: bytes, max_payload: int = 1 << 20) -> Request:
                                 f"{_kind(jobid)}")
     if len(jobid) > MAX_JOBID:
         return BadRequest(None, f"JSON: field 'jobid' is longer than {MAX_JOBID} characters")
+    if not jobids.is_valid(jobid, MAX_JOBID):
+        return BadRequest(None, "JSON: field 'jobid' must be printable text (no control "
+                                "characters, unpaired surrogates or only spaces)")
+    if _SURROGATE_HINT.search(payload):
+        problem = _unencodable(obj)
+        if problem is not None:
+            return BadRequest(jobid, problem)
     cancel = obj.get("cancel")
     if cancel is not None and cancel is not False:
         if cancel is not True:
@@ -104,6 +118,22 @@ def parse(payload: bytes, max_payload: int = 1 << 20) -> Request:
     if not raw:
         return BadRequest(jobid, "RAW: field 'data' is empty")
     return PrintRequest(jobid, data=raw, expires=expires)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _unencodable(obj: dict[str, Any]) -> str | None:
+    """Why ``obj`` cannot be stored and echoed as UTF-8 JSON, or None. A lone surrogate
+    would fail only later, in the journal's batch, taking other clients' jobs with it."""
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return "JSON: the message contains an unpaired surrogate (\\uD800-\\uDFFF)"
+    except RecursionError:
+        return "JSON: the message is nested too deeply"
+    return None
 
 
 def _kind(v: Any) -> str:

@@ -4,13 +4,15 @@ The usblp kernel driver makes a USB printer a character device: writes go to the
 endpoint and reads come from the bulk-in endpoint, so DLE EOT status works by writing the
 query and reading the reply. python-escpos' ``File`` printer cannot read, hence this module.
 
-The node is opened ``O_RDWR | O_NONBLOCK`` and every wait is a ``select()`` with a deadline,
+The node is opened ``O_RDWR | O_NONBLOCK`` and every wait is a ``poll()`` with a deadline,
 so neither a write nor a status read can block past its timeout (a plain blocking write on
-usblp can hang forever on a printer with its cover open).
+usblp can hang forever on a printer with its cover open). poll(), not select(): select()
+refuses descriptors >= 1024.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import select
 import threading
@@ -56,9 +58,15 @@ class DeviceConnection:
         self._clock = clock
         self._fd: int | None = None
         self._reopen_learned: bool | None = None  # auto mode: what the first query taught
-        self._abort_r, self._abort_w = os.pipe()   # abort(): wakes a blocked select()
+        self._abort_r, self._abort_w = os.pipe()   # abort(): wakes a blocked poll()
         os.set_blocking(self._abort_r, False)
+        os.set_blocking(self._abort_w, False)
         self._lock = threading.Lock()
+        # Each write or status exchange is one operation; abort() aims at the one under
+        # way. Its wake-up byte may outlive it (the write had just ended): a later
+        # operation ignores it rather than failing with "aborted".
+        self._op = 0
+        self._aborted_op = -1
 
     @classmethod
     def from_config(cls, config: PrinterConfig) -> "DeviceConnection":
@@ -90,9 +98,9 @@ class DeviceConnection:
                                  f"{e.strerror or e}") from None
         with self._lock:
             self._fd = fd
-        self._clear_abort()
 
     def write(self, data: bytes, job_id: str | None = None) -> None:
+        self._begin()
         self.open()
         deadline = self._clock() + self.write_timeout
         view = memoryview(data)
@@ -121,6 +129,7 @@ class DeviceConnection:
                                  f"{e.strerror or e}") from None
 
     def query_status(self) -> PrinterStatus:
+        self._begin()
         try:
             self.open()
         except PrinterIOError as e:
@@ -146,11 +155,14 @@ class DeviceConnection:
                 pass
 
     def abort(self) -> None:
-        """Wake the I/O thread's select(); it then fails with "aborted"."""
-        try:
-            os.write(self._abort_w, b"!")
-        except OSError:
-            pass
+        """Wake the I/O thread's poll(); the operation under way (if any: otherwise this
+        does nothing) fails with "aborted"."""
+        with self._lock:
+            self._aborted_op = self._op
+            try:
+                os.write(self._abort_w, b"!")
+            except OSError:  # the pipe is full: a wake-up is already waiting
+                pass
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -160,6 +172,12 @@ class DeviceConnection:
             raise PrinterIOError(f"printer device {self.path} was closed")
         return fd
 
+    def _begin(self) -> None:
+        """A new operation: wake-ups left by aborts of earlier ones no longer count."""
+        with self._lock:
+            self._op += 1
+            self._clear_abort()
+
     def _clear_abort(self) -> None:
         try:
             while os.read(self._abort_r, 512):
@@ -168,14 +186,20 @@ class DeviceConnection:
             pass
 
     def _wait(self, fd: int, *, write: bool, timeout: float) -> bool:
-        """select() on the node and the abort pipe; raises PrinterIOError if aborted."""
-        rlist = [self._abort_r] if write else [fd, self._abort_r]
-        wlist = [fd] if write else []
-        r, w, _ = select.select(rlist, wlist, [], max(timeout, 0))
-        if self._abort_r in r:
-            self._clear_abort()
-            raise PrinterIOError(f"printer device {self.path}: aborted")
-        return bool(w) if write else fd in r
+        """poll() the node and the abort pipe; True if the node is ready (or in error,
+        which the next read/write reports). Raises PrinterIOError if this operation was
+        aborted."""
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT if write else select.POLLIN)
+        poller.register(self._abort_r, select.POLLIN)
+        ready = dict(poller.poll(math.ceil(max(timeout, 0) * 1000)))
+        if self._abort_r in ready:
+            with self._lock:
+                self._clear_abort()
+                mine = self._aborted_op == self._op
+            if mine:
+                raise PrinterIOError(f"printer device {self.path}: aborted")
+        return fd in ready
 
     def _read(self, timeout: float) -> bytes:
         fd = self._current_fd()
@@ -210,7 +234,9 @@ class DeviceConnection:
 
     def _drain(self) -> None:
         fd = self._current_fd()
-        while select.select([fd], [], [], 0)[0]:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        while poller.poll(0):
             try:
                 if not os.read(fd, 4096):
                     return

@@ -70,9 +70,8 @@ class NetworkConnection:
         except socket.timeout:
             raise PrinterIOError(f"cannot connect to {self.address}: no answer within "
                                  f"{self.connect_timeout:g} s") from None
-        except OSError as e:
-            raise PrinterIOError(f"cannot connect to {self.address}: "
-                                 f"{e.strerror or e}") from None
+        except (OSError, ValueError) as e:  # ValueError: e.g. a host name IDNA refuses
+            raise PrinterIOError(f"cannot connect to {self.address}: {_why(e)}") from None
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         if self.send_buffer:
@@ -104,10 +103,10 @@ class NetworkConnection:
             raise WriteTimeout(f"printer at {self.address} did not take the job within "
                                f"{self.write_timeout:g} s ({len(data) - len(view)} of "
                                f"{len(data)} bytes sent)") from None
-        except OSError as e:
+        except (OSError, ValueError) as e:
             self.close()
             raise PrinterIOError(f"writing to printer at {self.address} failed: "
-                                 f"{e.strerror or e}") from None
+                                 f"{_why(e)}") from None
 
     def query_status(self) -> PrinterStatus:
         try:
@@ -129,9 +128,9 @@ class NetworkConnection:
             result = _query.exchange(lambda b: self._send(sock, b),
                                      lambda t: self._recv(sock, t),
                                      self.status_timeout, self._clock)
-        except OSError as e:
+        except (OSError, ValueError) as e:
             self.close()
-            return status.not_connected(f"printer at {self.address}: {e.strerror or e}")
+            return status.not_connected(f"printer at {self.address}: {_why(e)}")
         return result
 
     def close(self) -> None:
@@ -175,7 +174,7 @@ class NetworkConnection:
     def _drain(sock: socket.socket) -> None:
         """Discard bytes already waiting (e.g. a reply that came after its timeout), so
         that a late answer is never read as the answer to the next query."""
-        while select.select([sock], [], [], 0)[0]:
+        while _readable(sock):
             chunk = sock.recv(4096)
             if not chunk:
                 raise ConnectionResetError(0, "connection closed by the printer")
@@ -184,8 +183,20 @@ class NetworkConnection:
     def _peer_closed(sock: socket.socket) -> bool:
         """True if the printer closed or reset the idle connection since we last used it."""
         try:
-            if not select.select([sock], [], [], 0)[0]:
+            if not _readable(sock):
                 return False
             return sock.recv(1, socket.MSG_PEEK) == b""
         except (OSError, ValueError):
             return True
+
+
+def _readable(sock: socket.socket) -> bool:
+    """Bytes (or EOF, or an error) wait on ``sock``, without blocking. poll(), not
+    select(): select() refuses descriptors >= 1024, which a busy daemon can reach."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+def _why(e: Exception) -> str:
+    return str(getattr(e, "strerror", None) or e)

@@ -9,7 +9,9 @@ import json
 import re
 from typing import Any
 
-MAX_ID = 128
+from ticketd import jobids
+
+MAX_ID = jobids.MAX_LENGTH
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
@@ -57,8 +59,7 @@ def job_id_of(message: dict[str, Any], *, required: bool) -> str | None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if (not isinstance(value, str) or not 0 < len(value) <= MAX_ID or not value.isprintable()
-            or not value.strip()):
+    if not jobids.is_valid(value, MAX_ID):
         raise BadRequest(f"Field 'id' must be a printable string of 1-{MAX_ID} characters")
     return value
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ticketd.web.messages import Hub, Session
 
 SNAPSHOT_JOBS = 20  # recent jobs per printer in a snapshot
-MAX_PENDING = 5000  # events kept behind a snapshot being read (then the feed restarts)
+MAX_PENDING = 5000  # events kept behind a snapshot being read (beyond: the feed restarts)
 MAX_VALIDATING = 4  # validations in flight per connection
 
 
@@ -84,17 +84,28 @@ def validation(request_id: str | None, errors: list[str]) -> Message:
 # --- the live feed ------------------------------------------------------------------------
 
 class Feed:
-    """One subscribed connection: messages wait here until its snapshot has been sent."""
+    """One subscribed connection: messages wait here until its snapshot has been sent.
+
+    More than MAX_PENDING of them (an event storm during a slow journal read) are not
+    kept: the backlog is dropped, and the snapshot being read, stale without it, is
+    replaced by a fresh one once it arrives (``overflowed``). The client then gets one
+    snapshot that is up to date, never one with a silent gap after it."""
 
     def __init__(self, session: "Session") -> None:
         self.session = session
         self.pending: list[Message] | None = []
+        self.overflowed = False
 
     def push(self, message: Message) -> None:
         if self.pending is None:
             self.session.send(message)
+        elif self.overflowed:
+            return  # the fresh snapshot will include it
         elif len(self.pending) < MAX_PENDING:
             self.pending.append(message)
+        else:
+            self.pending = []
+            self.overflowed = True
 
     def release(self, snap: Message) -> None:
         pending, self.pending = self.pending or [], None
@@ -160,17 +171,27 @@ class Live:
     # --- commands (called by Session.dispatch) -------------------------------------------
 
     def subscribe(self, session: "Session", message: dict[str, Any]) -> None:
-        request_id = _request_id(message)
+        self._start(session, _request_id(message))
+
+    def _start(self, session: "Session", request_id: str | None) -> None:
+        """Read a snapshot for ``session``; events wait behind it in a new Feed."""
         feed = Feed(session)
         self.feeds[session] = feed  # before reading: nothing that happens next is missed
 
         def ready(snap: Message) -> None:
-            if self.feeds.get(session) is feed:
-                if request_id is not None:
-                    snap["id"] = request_id
-                feed.release(snap)
-                for q in self.hub.manager.queues.values():
-                    self._sent.setdefault(q.printer, printer_state(q))
+            if self.feeds.get(session) is not feed:
+                return  # closed, or subscribed again meanwhile
+            if feed.overflowed:
+                self.log.info("dashboard {peer}: more than {n} events while its snapshot "
+                              "was read: reading a fresh one", peer=session.peer,
+                              n=MAX_PENDING)
+                self._start(session, request_id)
+                return
+            if request_id is not None:
+                snap["id"] = request_id
+            feed.release(snap)
+            for q in self.hub.manager.queues.values():
+                self._sent.setdefault(q.printer, printer_state(q))
 
         def failed(f: Any) -> None:
             if self.feeds.get(session) is feed:

@@ -282,12 +282,12 @@ class Session:
             self.hub.unwait(job_id, self)
             self.jobs.discard(job_id)
 
-        def done(outcome: CancelResult) -> None:
+        def done(outcome: CancelResult) -> None:  # self.open: closed meanwhile, never re-wait
             if outcome.cancelled:
                 self.send(replies.cancelled(job_id, outcome.message))
                 return
             job = outcome.job
-            if waiting and job is not None and not job.state.final:
+            if waiting and self.open and job is not None and not job.state.final:
                 self.hub.wait(job_id, self)  # too late to cancel: the result still comes
                 self.jobs.add(job_id)
             elif waiting and job is not None:
