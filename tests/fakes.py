@@ -24,6 +24,35 @@ def run_now(f: Callable[..., Any], *args: Any) -> Deferred:
     return maybeDeferred(f, *args)
 
 
+class ManualRunner:
+    """A thread runner whose calls wait until the test runs them: races made by hand.
+
+    ``run_all(fail_first_write=...)`` runs the queued calls in order (including those they
+    queue), making the first ``write`` fail with the given exception if one is given."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Deferred, Callable[..., Any], tuple[Any, ...]]] = []
+
+    def __call__(self, f: Callable[..., Any], *args: Any) -> Deferred:
+        d: Deferred = Deferred()
+        self.calls.append((d, f, args))
+        return d
+
+    def run_all(self, fail_first_write: Exception | None = None, limit: int = 100) -> bool:
+        failed = False
+        for _ in range(limit):
+            if not self.calls:
+                break
+            d, f, args = self.calls.pop(0)
+            if fail_first_write is not None and not failed and \
+                    getattr(f, "__name__", "") == "write":
+                failed = True
+                d.errback(fail_first_write)
+            else:
+                d.callback(f(*args))
+        return failed
+
+
 class FakeConnection:
     """Records what is written; status and failures are set by the test."""
 

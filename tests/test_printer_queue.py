@@ -10,7 +10,7 @@ from twisted.trial.unittest import TestCase
 from ticketd.jobs.manager import JobManager, PrinterEvent, QueueFull, Submission, UnknownPrinter
 from ticketd.jobs.model import JobEvent, JobKind, JobState
 from ticketd.printers.status import READY, PrinterStatus
-from tests.fakes import Rig, config, run_now
+from tests.fakes import ManualRunner, Rig, config, run_now
 
 PAPER_OUT = PrinterStatus(paper_out=True)
 
@@ -301,13 +301,7 @@ class JournalFailureTests(TestCase):
         return rig.stop()
 
     def test_duplicate_of_an_unrecorded_job_gets_an_answer(self) -> None:
-        calls: list[tuple[Deferred, Callable[..., Any], tuple[Any, ...]]] = []
-
-        def later(f: Callable[..., Any], *args: Any) -> Deferred:
-            d: Deferred = Deferred()
-            calls.append((d, f, args))
-            return d
-
+        later = ManualRunner()
         rig = Rig(config(self.mktemp()), journal_run=later)
         rig.start()
         first = rig.manager.submit(job_id="x", printer="p1", source="test",
@@ -317,28 +311,16 @@ class JournalFailureTests(TestCase):
         errors: list[Any] = []
         first.addErrback(errors.append)
         again.addErrback(errors.append)
-        failed_once = False
-        while calls:  # the insert's transaction fails; the duplicate's barrier, and no loop
-            d, f, args = calls.pop(0)
-            if getattr(f, "__name__", "") == "write" and not failed_once:
-                failed_once = True
-                d.errback(OSError("disk full"))
-            else:
-                d.callback(f(*args))
-        self.assertTrue(failed_once)
+        # The insert's transaction fails; then the duplicate's barrier, and no loop.
+        self.assertTrue(later.run_all(fail_first_write=OSError("disk full"), limit=20))
+        self.assertEqual(later.calls, [])
         self.assertEqual(len(errors), 2)
         self.flushLoggedErrors(OSError)
         self.assertEqual(str(errors[1].value), "ERROR: an earlier submission of this job id "
                                                "could not be recorded; please send it again")
 
     def test_cancel_right_behind_its_job(self) -> None:
-        calls: list[tuple[Deferred, Callable[..., Any], tuple[Any, ...]]] = []
-
-        def later(f: Callable[..., Any], *args: Any) -> Deferred:
-            d: Deferred = Deferred()
-            calls.append((d, f, args))
-            return d
-
+        later = ManualRunner()
         rig = Rig(config(self.mktemp()), journal_run=later)
         rig.connections["p1"].status = PAPER_OUT
         rig.start()
@@ -346,9 +328,5 @@ class JournalFailureTests(TestCase):
                            payload=b"a")
         results: list[Any] = []
         rig.manager.cancel("x").addCallback(results.append)
-        for _ in range(10):
-            if not calls:
-                break
-            d, f, args = calls.pop(0)
-            d.callback(f(*args))
+        later.run_all(limit=10)
         self.assertTrue(results and results[0].cancelled, results)
