@@ -31,6 +31,7 @@ class ParseTests(SynchronousTestCase):
         p = c.printer("kitchen")
         self.assertEqual((p.port, p.queue_capacity, p.status_interval), (9100, 100, 5.0))
         self.assertEqual((p.hold_timeout, p.reprint_interrupted), (600.0, False))
+        self.assertTrue(p.status_query)
         self.assertIsNone(c.mqtt)
 
     def test_bad_port_names_file_key_value(self) -> None:

@@ -362,3 +362,30 @@ class Win32Tests(unittest.TestCase):
                                "WritePrinter", "EndPagePrinter", "EndDocPrinter",
                                "ClosePrinter"])
         self.assertEqual(conn.query_status().text, "Out of paper")
+
+
+class WithoutStatusTests(unittest.TestCase):
+    """``status_query = false``: a printer that never answers DLE EOT still prints."""
+
+    def test_mute_printer_prints_and_reads_ready(self) -> None:
+        from ticketd.printers.factory import connect
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        self.addCleanup(srv.close)
+        cfg = PrinterConfig("mute", "network", host="127.0.0.1", port=srv.getsockname()[1],
+                            status_query=False, status_timeout=0.1)
+        conn = connect(cfg)
+        self.addCleanup(conn.close)
+        self.assertEqual(conn.query_status().text, "Ready")
+        conn.write(b"receipt")
+        peer, _ = srv.accept()
+        self.addCleanup(peer.close)
+        self.assertEqual(peer.recv(100), b"receipt")  # no DLE EOT before or after
+        self.assertEqual(conn.confirm().text, "Ready")
+
+    def test_unreachable_printer_still_reads_not_connected(self) -> None:
+        from ticketd.printers.factory import connect
+        cfg = PrinterConfig("gone", "network", host="127.0.0.1", port=free_port(),
+                            status_query=False, connect_timeout=1)
+        self.assertEqual(connect(cfg).query_status().text, "Printer not connected")

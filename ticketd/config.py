@@ -89,6 +89,7 @@ class PrinterConfig:
     status_timeout: float = 1.0
     write_timeout: float = 10.0
     hold_timeout: float = 600.0
+    status_query: bool = True  # false for printers that never answer DLE EOT
     reprint_interrupted: bool = False
     retry_failed: int = 0
     aliases: tuple[str, ...] = ()
@@ -187,6 +188,7 @@ def _printer(source: str, name: str, raw: Any, interval: float = 5.0) -> Printer
         status_timeout=r.get("status_timeout", number(0.05, 60), 1.0),
         write_timeout=r.get("write_timeout", number(0.1, 3600), 10.0),
         hold_timeout=r.get("hold_timeout", number(0, 7 * 86400), 600.0),
+        status_query=r.get("status_query", boolean, True),
         reprint_interrupted=r.get("reprint_interrupted", boolean, False),
         retry_failed=r.get("retry_failed", integer(0, 10), 0),
         aliases=r.get("aliases", strings, ()),

@@ -32,4 +32,7 @@ def connect(config: PrinterConfig) -> PrinterConnection:
                          f"{config.connection!r}") from None
     cls = getattr(importlib.import_module(module_name), class_name)
     connection: PrinterConnection = cls.from_config(config)
+    if not config.status_query:
+        from ticketd.printers.nostatus import WithoutStatus
+        connection = WithoutStatus(connection)
     return connection
