@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 from twisted.internet.task import Clock
@@ -13,8 +15,11 @@ from ticketd.systemd import SystemdNotifier
 
 class NotifierTests(SynchronousTestCase):
     def setUp(self) -> None:
-        path = Path(self.mktemp()).resolve()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # A unix socket path is limited to 107 bytes: trial's temp dir under a deep
+        # checkout (CI's) is longer, so the socket lives in a short directory of its own.
+        folder = tempfile.mkdtemp(prefix="ticketd-sd-")
+        self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
+        path = Path(folder) / "notify"
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(str(path))
         self.sock.setblocking(False)
