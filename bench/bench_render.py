@@ -14,10 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ticketd.documents import ImageCache, render  # noqa: E402
-from tests.test_documents_helpers import logo_png  # noqa: E402
+from tests.test_documents_helpers import EXAMPLES, logo_png  # noqa: E402
 from receipts import typical_receipt  # noqa: E402  (bench/ is on sys.path)
 
-EXAMPLES = ROOT.parent / "shared" / "examples"
 
 
 def median_ms(fn, n: int = 50) -> float:

@@ -5,7 +5,6 @@ import io
 import json
 import re
 import time
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,7 +12,8 @@ from PIL import Image
 from twisted.trial.unittest import SynchronousTestCase
 
 from ticketd.documents import preview_text, render
-from ticketd.preview import (MAX_HEIGHT, Barcode, Cut, Marker, QRCode, Raster, Receipt,
+from tests.test_documents_helpers import examples
+from ticketd.preview import (MAX_HEIGHT, Barcode, Marker, QRCode, Raster, Receipt,
                              TextLine, interpret, render_image, render_png, render_text,
                              to_png)
 
@@ -22,19 +22,9 @@ try:
 except ImportError:  # pragma: no cover - the decoder is a test dependency
     zxingcpp = None
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "examples"
 SPANISH = "Añejo café 1,50 €"
 _IMAGE = re.compile(r"\[image (\d+)x(\d+)\]")
 _ANY_IMAGE = "[image *]"
-
-
-def examples() -> dict[str, dict]:
-    if not EXAMPLES.is_dir():
-        raise AssertionError(f"example documents not found: {EXAMPLES} is missing")
-    docs = {p.name: json.loads(p.read_text("utf-8")) for p in sorted(EXAMPLES.glob("*.json"))}
-    if not docs:
-        raise AssertionError(f"no example documents (*.json) in {EXAMPLES}")
-    return docs
 
 
 def png_image(png: bytes) -> Image.Image:

@@ -3,8 +3,6 @@ network printer in the test's reactor, and a connected ticketd.client."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any, Callable
 
 from twisted.internet import task
@@ -14,8 +12,8 @@ from twisted.trial.unittest import TestCase
 from ticketd.client import TicketClient, connect
 from ticketd.emulator import tcp
 from tests.daemon import DaemonProcess
+from tests.test_documents_helpers import examples  # noqa: F401  (re-exported)
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "examples"
 TIMEOUT = 20.0
 
 PRINTERS = """
@@ -33,14 +31,6 @@ queue_capacity = 5
 connection = "virtual"
 aliases = ["virtual"]
 """
-
-
-def examples() -> dict[str, dict[str, Any]]:
-    files = sorted(EXAMPLES.glob("*.json")) if EXAMPLES.is_dir() else []
-    if not files:
-        raise AssertionError(f"example documents not found in {EXAMPLES}: shared/ must be "
-                             "beside the repository")
-    return {f.name: json.loads(f.read_text(encoding="utf-8")) for f in files}
 
 
 def doc(*texts: str, model: str = "58mm PT-210") -> dict[str, Any]:
