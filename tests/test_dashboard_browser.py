@@ -76,12 +76,16 @@ class DashboardBrowserTests(TestCase):
         return deferToThread(f, *args)
 
     def wait(self, driver: Any, condition: Callable[[Any], Any], what: str) -> Any:
-        from selenium.common.exceptions import TimeoutException
+        from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
         from selenium.webdriver.support.ui import WebDriverWait
 
         def waiting() -> Any:
+            # Live updates redraw the rows: an element found a moment ago may be gone by
+            # the time it is read; that poll counts as "not yet" and the next one looks again.
             try:
-                return WebDriverWait(driver, WAIT, poll_frequency=0.1).until(condition)
+                return WebDriverWait(driver, WAIT, poll_frequency=0.1,
+                                     ignored_exceptions=(StaleElementReferenceException,)
+                                     ).until(condition)
             except TimeoutException:
                 raise AssertionError(f"timed out after {WAIT:g} s waiting for {what}") from None
         return self.blocking(waiting)
@@ -159,8 +163,10 @@ class DashboardBrowserTests(TestCase):
         status = await self.blocking(lambda: driver.find_element(By.ID, "send-status").text)
         self.assertEqual(status, f"job {job_id}: Printed")
 
-        await self.blocking(lambda: driver.find_element(
-            By.CSS_SELECTOR, f'tr.job[data-id="{job_id}"] .preview-btn').click())
+        def open_preview(d: Any) -> bool:
+            d.find_element(By.CSS_SELECTOR, f'tr.job[data-id="{job_id}"] .preview-btn').click()
+            return True
+        await self.wait(driver, open_preview, "the job's preview button")
         width = await self.wait(driver, lambda d: d.execute_script(
             "const i = document.getElementById('preview-img');"
             "return !i.hidden && i.complete && i.src.includes('/jobs/') && i.naturalWidth;"),
