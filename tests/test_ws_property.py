@@ -10,7 +10,7 @@ import json
 import random
 from typing import Any, Callable
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
@@ -201,6 +201,10 @@ class PropertyTests(SynchronousTestCase):
         Harness("tok" if seed % 5 == 0 else None).check_frame(self, frame, False)
 
     @settings(max_examples=750, **FAST)
+    @example(steps=[("frame", '{"tipo": "raw", "id": "j1", "datos": {"data": "aGk="}}'),
+                    ("finish", "j1"), ("frame", '{"tipo": "job_status", "datos": {"id": "j1"}}'),
+                    ("frame", '{"tipo": "raw", "id": "j2", "datos": {"data": "aGk="}}'),
+                    ("reconnect", ""), ("finish", "j2")])
     @given(steps=st.lists(st.one_of(frames.map(lambda f: ("frame", f)),
                                     st.sampled_from(["j1", "j2", "j3"]).map(
                                         lambda i: ("finish", i)),
@@ -219,6 +223,7 @@ class PropertyTests(SynchronousTestCase):
                 if job is not None and not job.state.final:
                     waiting = h.session in h.hub.waiting.get(arg, set())
                     start = len(h.out)
+                    h.manager.finish(job, JobState.PRINTING)  # as a printer would
                     h.manager.finish(job, JobState.PRINTED)
                     got = [m for m in h.out[start:] if m["tipo"] == "result"]
                     self.assertEqual(len(got), 1 if waiting else 0)
