@@ -74,7 +74,7 @@ class IsolationTests(DaemonCase):
         """Printer A answers nothing (silent); B prints 50 jobs meanwhile, at full speed:
         had B waited for A's status timeouts, 50 jobs would take over 15 s."""
         m = self.start({"a": {"status_timeout": 0.3, "status_interval": 0.5},
-                        "b": {"status_timeout": 0.3}})
+                        "b": {"status_timeout": 1.0, "status_interval": 0.5}})
         self.emulators["a"].set_fault("silent")
         await task.deferLater(reactor, 0.1, lambda: None)
         for i in range(10):
@@ -83,7 +83,7 @@ class IsolationTests(DaemonCase):
         for i in range(50):
             await self.submit(m, "b", f"b{i}")
         emu_b = self.emulators["b"]
-        await self.until(lambda: emu_b.received.count(b"JOB<b") == 50, 10, "b's 50 jobs")
+        await self.until(lambda: emu_b.received.count(b"JOB<b") == 50, 15, "b's 50 jobs")
         took = time.monotonic() - t0
         self.assertLess(took, 5.0)
         self.assertNotIn(b"JOB<a", self.emulators["a"].received)
@@ -101,8 +101,8 @@ class IsolationTests(DaemonCase):
 
 class StatusTests(DaemonCase):
     async def test_status_change_seen_within_one_poll(self) -> None:
-        interval = 0.5
-        m = self.start({"p": {"status_interval": interval, "status_timeout": 0.3}})
+        interval = 1.0
+        m = self.start({"p": {"status_interval": interval, "status_timeout": 1.0}})
         events: list[str] = []
         m.subscribe(lambda e: isinstance(e, PrinterEvent) and events.append(e.new.text))
         q = m.queues["p"]
@@ -111,8 +111,8 @@ class StatusTests(DaemonCase):
         for fault, text in (("paper_out", "Out of paper"), ("cover_open", "Cover is open"),
                             ("offline", "Offline"), ("ready", "Ready")):
             emu.set_fault(fault)
-            took = await self.until(lambda: q.status.text == text, interval + 1.0, text)
-            self.assertLessEqual(took, interval + 0.3 + 0.2)  # one poll + its round trip
+            took = await self.until(lambda: q.status.text == text, interval + 5.0, text)
+            self.assertLessEqual(took, interval + 0.5)  # one poll + its loopback round trip
         self.assertEqual(events[-4:], ["Out of paper", "Cover is open", "Offline", "Ready"])
 
 

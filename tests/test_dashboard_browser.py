@@ -160,8 +160,9 @@ class DashboardBrowserTests(TestCase):
 
         job_id = await self.wait(driver, printed, "the sent job to show as printed")
         self.assertGreater(len(emulator.received), before)  # it really reached the printer
-        status = await self.blocking(lambda: driver.find_element(By.ID, "send-status").text)
-        self.assertEqual(status, f"job {job_id}: Printed")
+        # the job's "printed" event and its result are two messages: wait for the second
+        await self.wait(driver, lambda d: d.find_element(By.ID, "send-status").text
+                        == f"job {job_id}: Printed", "the send status to say Printed")
 
         def open_preview(d: Any) -> bool:
             d.find_element(By.CSS_SELECTOR, f'tr.job[data-id="{job_id}"] .preview-btn').click()

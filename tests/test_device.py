@@ -13,6 +13,7 @@ from twisted.trial import unittest
 
 from ticketd.printers.connection import PrinterIOError, WriteTimeout
 from ticketd.printers.device import DeviceConnection
+from tests.rlimits import allow_descriptor
 
 
 class DeviceTests(unittest.TestCase):
@@ -42,9 +43,13 @@ class DeviceTests(unittest.TestCase):
                 errors.append(e)
         t = threading.Thread(target=write)
         t.start()
-        time.sleep(0.2)
-        conn.abort()
-        t.join(5)
+        # The writer must be blocked inside the operation for the abort to hit it: abort
+        # until it gives up (an abort before the operation starts is rightly forgotten).
+        deadline = time.monotonic() + 10
+        while t.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+            conn.abort()
+            t.join(0.1)
         self.assertFalse(t.is_alive())
         self.assertIn("aborted", str(errors[0]))
         conn.close()
@@ -139,6 +144,8 @@ class DeviceTests(unittest.TestCase):
     def test_descriptors_above_select_limit(self) -> None:
         """select() raises ValueError for fds >= 1024; a daemon with many clients gets
         there."""
+        allow_descriptor(self, 1500)
+
         class HighFd(DeviceConnection):
             def open(self) -> None:
                 if self._fd is None:
@@ -148,11 +155,8 @@ class DeviceTests(unittest.TestCase):
                     self._fd = fcntl.fcntl(low, fcntl.F_DUPFD_CLOEXEC, 1500)
                     os.close(low)
 
-        try:
-            conn = HighFd(self.path, status_timeout=1, reopen="never")
-            conn.open()
-        except OSError as e:  # RLIMIT_NOFILE too low
-            raise unittest.SkipTest(f"no descriptor above 1024: {e}")
+        conn = HighFd(self.path, status_timeout=1, reopen="never")
+        conn.open()
         self.addCleanup(conn.close)
         self.assertGreaterEqual(conn._fd, 1024)
         conn.write(b"hi")

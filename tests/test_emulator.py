@@ -275,7 +275,7 @@ class TcpEmulatorTests(unittest.TestCase):
         s = yield self.run_in_thread(self.conn.query_status)
         elapsed = self.reactor.seconds() - start
         self.assertEqual(s.text, "No response from printer")
-        self.assertLess(elapsed, 0.3 + 0.5)
+        self.assertLess(elapsed, 0.3 + 0.8)
         self.em.set_fault("ready")  # the late answer is not mistaken for the next one
         s = yield self.run_in_thread(self.conn.query_status)
         self.assertEqual(s.text, "Ready")
