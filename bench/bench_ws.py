@@ -8,10 +8,17 @@ Run:   .venv/bin/python bench/bench_ws.py                  (100 x 100 typical re
 Options: --clients C --jobs J --printers P --idle N --state DIR (default: a temp dir on
 the disk).
 
-Each client sends its J jobs one after the other, each as soon as the previous one is
-acknowledged (acks are durable: the job is in the journal), and collects the results as
-they come. jobs/s = jobs / (first send .. last result). Lost = jobs acked but with no
-success result or no spooled .bin file.
+Two loads, each against the echo server and the daemon:
+
+- *closed loop* (throughput): each client sends its J jobs one after the other, each as
+  soon as the previous one is acknowledged (acks are durable: the job is in the journal).
+  jobs/s = jobs / (first send .. last result). The clients keep C jobs in flight, so the
+  ack latency here is C / (acks per second) by Little's law, whatever the server does.
+- *paced* (latency): the same C clients send jobs at a fixed total rate (``--rate``,
+  default the issue's target: 300 receipts/s, 1,000 raw jobs/s), round robin, without
+  waiting for acks, for ``--seconds``: the ack latency a POS sees at that load.
+
+Lost = jobs acked but with no success result or no spooled .bin file.
 """
 
 from __future__ import annotations
@@ -65,16 +72,18 @@ RAW = base64.b64encode(b"\x1b@" + b"Line of a raw ESC/POS job\n" * 20 + b"\x1dV\
 
 
 class Client(WebSocketClientProtocol):
-    """Sends its jobs one by one (next after the ack), records ack latencies and results."""
+    """Sends jobs (closed loop: the next after the ack; paced: when told), records ack
+    latencies and results."""
 
     def onOpen(self) -> None:  # noqa: N802
         self.factory.opened(self)
 
-    def start(self, jobs: int, mode: str, doc: dict[str, Any], run: "Run",
-              printer: str) -> None:
+    def setup(self, jobs: int, mode: str, doc: dict[str, Any], run: "Run",
+              printer: str, closed_loop: bool) -> None:
         self.left, self.mode, self.run, self.printer = jobs, mode, run, printer
+        self.closed_loop = closed_loop
         self.doc = dict(doc, profile=dict(doc["profile"], model=printer))
-        self.send_next()
+        self.sent_at: dict[str, float] = {}
 
     def send_next(self) -> None:
         if self.left <= 0:
@@ -85,7 +94,7 @@ class Client(WebSocketClientProtocol):
             msg = {"tipo": "raw", "id": job_id, "datos": {"data": RAW, "printer": self.printer}}
         else:
             msg = {"tipo": "ticket", "id": job_id, "datos": self.doc}
-        self.sent_at = time.perf_counter()
+        self.sent_at[job_id] = time.perf_counter()
         self.run.sent += 1
         self.sendMessage(json.dumps(msg).encode())
 
@@ -93,11 +102,14 @@ class Client(WebSocketClientProtocol):
         m = json.loads(payload)
         tipo = m.get("tipo")
         if tipo in ("ack", "error"):
-            self.run.ack_ms.append((time.perf_counter() - self.sent_at) * 1000)
+            sent = self.sent_at.pop(m.get("id"), None)
+            if sent is not None:
+                self.run.ack_ms.append((time.perf_counter() - sent) * 1000)
             if tipo == "error":
                 self.run.errors.append(m.get("mensaje"))
                 self.run.finished(m)
-            self.send_next()
+            if self.closed_loop:
+                self.send_next()
         elif tipo == "result":
             self.run.finished(m)
 
@@ -146,14 +158,27 @@ async def connect_many(reactor: Any, port: int, n: int) -> Factory:
 
 
 async def load(reactor: Any, port: int, clients: int, jobs: int, mode: str,
-               printers: int = 1) -> dict[str, Any]:
+               printers: int = 1, rate: float | None = None) -> dict[str, Any]:
+    """Closed loop (``rate`` None): C clients x J jobs. Paced: ``jobs`` in all, sent at
+    ``rate`` per second round robin over the clients, not waiting for acks."""
     factory = await connect_many(reactor, port, clients)
-    run = Run(clients * jobs)
+    total = jobs if rate else clients * jobs
+    run = Run(total)
     doc = typical_receipt()
-    start = time.perf_counter()
     for i, c in enumerate(factory.clients):
-        c.start(jobs, mode, doc, run, f"bench{i % printers}")
+        share = total // clients + (i < total % clients) if rate else jobs
+        c.setup(share, mode, doc, run, f"bench{i % printers}", closed_loop=not rate)
+    start = time.perf_counter()
+    if rate:
+        tick = task.LoopingCall(_pace, factory.clients, run, rate, start)
+        tick.clock = reactor
+        tick.start(0.005)
+    else:
+        for c in factory.clients:
+            c.send_next()
     await run.all_done.addTimeout(600, reactor)
+    if rate:
+        tick.stop()
     elapsed = time.perf_counter() - start
     for c in factory.clients:
         c.sendClose(1000)
@@ -165,8 +190,15 @@ async def load(reactor: Any, port: int, clients: int, jobs: int, mode: str,
             "max": acks[-1]}
 
 
+def _pace(clients: list[Client], run: Run, rate: float, start: float) -> None:
+    """Sends the jobs due by now (open loop), one per client in turn."""
+    due = min(int((time.perf_counter() - start) * rate), run.total)
+    while run.sent < due:
+        clients[run.sent % len(clients)].send_next()
+
+
 def show(name: str, r: dict[str, Any]) -> None:
-    print(f"{name:28s} {r['jobs']:6d} jobs in {r['seconds']:6.2f} s = {r['rate']:8.1f}/s   "
+    print(f"{name:34s} {r['jobs']:6d} jobs in {r['seconds']:6.2f} s = {r['rate']:8.1f}/s   "
           f"ack p50 {r['p50']:6.2f} ms  p99 {r['p99']:7.2f} ms  max {r['max']:7.2f} ms"
           + (f"   ERRORS {r['n_errors']}: {r['errors']}" if r["n_errors"] else ""))
 
@@ -195,10 +227,13 @@ async def main(reactor: Any, args: argparse.Namespace) -> None:
     try:
         assert echo.stdout is not None and echo.stdout.readline().startswith(b"ready")
         base = await load(reactor, port, args.clients, args.jobs, args.mode)
+        base_paced = await load(reactor, port, args.clients, int(args.rate * args.seconds),
+                                args.mode, rate=args.rate)
     finally:
         echo.terminate()
         echo.wait(10)
     show("bare Autobahn echo", base)
+    show(f"bare Autobahn echo paced {args.rate:g}/s", base_paced)
 
     daemon = DaemonProcess(state / "daemon")
     daemon.start('[log]\nlevel = "warn"\n' + "".join(
@@ -215,12 +250,17 @@ async def main(reactor: Any, args: argparse.Namespace) -> None:
                       for i in range(args.printers))
         show(f"ticketd ({args.mode})", r)
         accepted = r["jobs"] - r["n_errors"]
-        print(f"{'':28s} results ok {r['ok']}/{r['jobs']}, spooled .bin {spooled}, "
+        print(f"{'':34s} results ok {r['ok']}/{r['jobs']}, spooled .bin {spooled}, "
               f"lost {accepted - min(r['ok'], spooled)}; daemon/echo throughput "
               f"{r['rate'] / base['rate']:.2f}, ack p99 ratio {r['p99'] / base['p99']:.1f}x")
         await task.deferLater(reactor, 1.0, lambda: None)
         print(f"daemon RSS after the run: {daemon.rss_kib() / 1024:.1f} MB (the backlog of "
               "acknowledged jobs waits in memory; freed memory stays with the allocator)")
+        paced = await load(reactor, daemon.port, args.clients, int(args.rate * args.seconds),
+                           args.mode, args.printers, rate=args.rate)
+        show(f"ticketd paced {args.rate:g}/s", paced)
+        print(f"{'':34s} results ok {paced['ok']}/{paced['jobs']}; ack p99 ratio to the "
+              f"echo server's paced run {paced['p99'] / base_paced['p99']:.1f}x")
     finally:
         daemon.stop()
 
@@ -234,10 +274,15 @@ def parse() -> argparse.Namespace:
     p.add_argument("--printers", type=int, default=1,
                    help="virtual printers; client i sends to printer i %% N")
     p.add_argument("--state", help="directory for the daemon's journal and spool")
+    p.add_argument("--rate", type=float,
+                   help="jobs/s of the paced run (default 300 for doc, 1000 for raw)")
+    p.add_argument("--seconds", type=float, default=10, help="length of the paced run")
     p.add_argument("--quick", action="store_true", help="10 clients x 20 jobs, 200 idle")
     args = p.parse_args()
     if args.quick:
-        args.clients, args.jobs, args.idle = 10, 20, 200
+        args.clients, args.jobs, args.idle, args.seconds = 10, 20, 200, 2
+    if args.rate is None:
+        args.rate = 300.0 if args.mode == "doc" else 1000.0
     return args
 
 

@@ -7,7 +7,8 @@ from typing import Any, Callable
 from twisted.internet.defer import Deferred
 from twisted.trial.unittest import TestCase
 
-from ticketd.jobs.manager import JobManager, PrinterEvent, QueueFull, Submission, UnknownPrinter
+from ticketd.jobs.manager import (JobManager, PrinterEvent, QueueFull, Submission, SubmitError,
+                                  UnknownPrinter)
 from ticketd.jobs.model import JobEvent, JobKind, JobState
 from ticketd.printers.status import READY, PrinterStatus
 from tests.fakes import ManualRunner, Rig, config, run_now
@@ -55,6 +56,30 @@ class QueueTests(TestCase):
         self.assertEqual(job.state, JobState.PRINTED)
         self.assertEqual([s for _, s, _ in journal.history(job.seq)],
                          ["queued", "printing", "printed"])
+
+    def test_document_kept_as_json_bytes(self) -> None:
+        """A queued document is one bytes object (memory and GC), parsed when rendered."""
+        doc = {"version": "1.0", "profile": {"model": "m"}, "commands": [
+            {"type": "text", "data": {"content": {"text": "Añejo 1,50 €"}}}]}
+        results: list[Submission] = []
+        self.conn.status = PAPER_OUT  # held: still queued when we look
+        self.m.submit(job_id="d1", printer="p1", source="test", kind=JobKind.DOCUMENT,
+                      payload=doc).addCallback(results.append)
+        job = results[0].job
+        self.assertIsInstance(job.payload, bytes)
+        self.assertEqual(job.document(), doc)
+        stored = self.m.committer.journal.get("d1", with_payload=True)
+        assert stored is not None
+        self.assertEqual(stored.document(), doc)
+
+    def test_unstorable_document_refused_at_once(self) -> None:
+        doc = {"commands": [{"type": "text", "data": {"content": {"text": "\ud800"}}}]}
+        with self.assertRaises(SubmitError) as e:
+            self.m.submit(job_id="d2", printer="p1", source="test", kind=JobKind.DOCUMENT,
+                          payload=doc)
+        self.assertTrue(str(e.exception).startswith("VALIDATION: the document cannot be "
+                                                    "stored: "), str(e.exception))
+        self.assertIsNone(self.m.committer.journal.get("d2"))
 
     def test_capacity_refuses_at_once(self) -> None:
         self.conn.status = PAPER_OUT

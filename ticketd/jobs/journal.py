@@ -93,16 +93,8 @@ BARRIER = Barrier()
 Change = Insert | Update | Barrier
 
 
-def _encode_payload(job: Job) -> bytes:
-    if job.kind is JobKind.RAW:
-        return bytes(job.payload)
-    return json.dumps(job.payload, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def _decode_payload(kind: JobKind, blob: bytes | None) -> object:
-    if blob is None:
-        return None
-    return bytes(blob) if kind is JobKind.RAW else json.loads(blob)
+def _payload(blob: bytes | None) -> bytes | None:
+    return None if blob is None else bytes(blob)
 
 
 def _job(row: Sequence[object], with_payload: bool = True) -> Job:
@@ -110,7 +102,7 @@ def _job(row: Sequence[object], with_payload: bool = True) -> Job:
      started, finished, expires, attempts, nbytes) = row
     k = JobKind(kind)
     return Job(id=id_, printer=printer, source=source, kind=k,
-               payload=_decode_payload(k, payload) if with_payload else None,
+               payload=_payload(payload) if with_payload else None,  # type: ignore[arg-type]
                created=created, state=JobState(state), reason=reason,
                warnings=tuple(json.loads(warnings)), expires=expires, updated=updated,
                started=started, finished=finished, attempts=attempts, bytes_written=nbytes,
@@ -172,7 +164,7 @@ class Journal:
         self._db.execute("SAVEPOINT one_job")
         try:
             result = self._insert(job)
-        except (sqlite3.Error, ValueError, TypeError) as e:  # e.g. an unencodable payload
+        except (sqlite3.Error, ValueError, TypeError) as e:  # a bad record fails alone
             self._db.execute("ROLLBACK TO one_job")
             self._db.execute("RELEASE one_job")
             return e
@@ -183,7 +175,7 @@ class Journal:
         cur = self._db.execute(
             f"INSERT INTO jobs ({_COLUMNS}) VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
             "ON CONFLICT(id) DO NOTHING",
-            (job.id, job.printer, job.source, job.kind.value, _encode_payload(job),
+            (job.id, job.printer, job.source, job.kind.value, bytes(job.payload),
              job.state.value, job.reason, json.dumps(list(job.warnings)), job.created,
              job.updated or job.created, job.started, job.finished, job.expires,
              job.attempts, job.bytes_written))

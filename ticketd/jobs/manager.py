@@ -22,7 +22,7 @@ from twisted.logger import Logger
 from ticketd.config import Config, PrinterConfig
 from ticketd.jobs.commit import GroupCommitter
 from ticketd.jobs.journal import BARRIER, Insert, Update
-from ticketd.jobs.model import Job, JobEvent, JobKind, JobState
+from ticketd.jobs.model import Job, JobEvent, JobKind, JobState, encode_document
 from ticketd.jobs.printer_queue import PrinterQueue
 from ticketd.printers.status import PrinterStatus
 
@@ -196,7 +196,8 @@ class JobManager(service.MultiService):
     def submit(self, *, job_id: str, printer: str, source: str, kind: JobKind, payload: Any,
                expires: float | None = None) -> Deferred[Submission]:
         """Accept a job: Deferred firing with a Submission once it is on disk, or failing
-        with SubmitError (queue full, stopping) at once."""
+        with SubmitError (queue full, stopping) at once. ``payload``: bytes for RAW, the
+        document (parsed JSON) for DOCUMENT."""
         queue = self.queues[printer]
         known = self._open.get(job_id) or self._recent.get(job_id)
         if known is not None or self._pending_inserts.get(job_id):
@@ -207,6 +208,11 @@ class JobManager(service.MultiService):
         capacity = queue.config.queue_capacity
         if current >= capacity:
             raise QueueFull(printer, current, capacity)
+        if kind is JobKind.DOCUMENT:
+            try:
+                payload = encode_document(payload)
+            except (ValueError, TypeError) as e:
+                raise SubmitError(f"VALIDATION: the document cannot be stored: {e}") from None
         now = self.clock.seconds()
         job = Job(id=job_id, printer=printer, source=source, kind=kind, payload=payload,
                   created=now, updated=now, expires=expires)

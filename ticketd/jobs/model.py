@@ -32,6 +32,7 @@ States and transitions (anything not listed is refused with :class:`InvalidTrans
 from __future__ import annotations
 
 import enum
+import json
 from typing import Any
 
 import attrs
@@ -73,6 +74,14 @@ class JobKind(enum.Enum):
     RAW = "raw"            # ESC/POS bytes as sent by the client
 
 
+def encode_document(document: Any) -> bytes:
+    """A document as compact UTF-8 JSON, the form a document job keeps in memory and in
+    the journal: one bytes object instead of hundreds of dicts and strings, so a backlog
+    of thousands of receipts costs little memory and no long garbage-collector passes.
+    Raises ValueError for text that UTF-8 cannot hold (a lone surrogate)."""
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 class InvalidTransition(Exception):
     """A state change the machine does not allow (a bug or a race, never user input)."""
 
@@ -90,7 +99,7 @@ class Job:
     printer: str
     source: str  # "ws" | "mqtt" | "cli" | "test"
     kind: JobKind
-    payload: Any  # dict for DOCUMENT, bytes for RAW
+    payload: bytes  # ESC/POS for RAW; for DOCUMENT the document as UTF-8 JSON (encode_document)
     created: float
     state: JobState = JobState.QUEUED
     reason: str | None = None
@@ -123,6 +132,10 @@ class Job:
         if new.final:
             self.finished = at
         return old
+
+    def document(self) -> Any:
+        """A DOCUMENT job's document, parsed again (in the thread that renders it)."""
+        return json.loads(self.payload)
 
     def expired_at(self, now: float) -> bool:
         return self.expires is not None and now >= self.expires

@@ -17,7 +17,7 @@ def preparer(image_cache: Any = None) -> Prepare:
             return bytes(job.payload), ()
         from ticketd.documents import DocumentError, render
         try:
-            rendered = render(job.payload, image_cache=image_cache)
+            rendered = render(job.document(), image_cache=image_cache)
         except DocumentError as e:
             raise PreparationError(str(e)) from None
         return rendered.data, tuple(rendered.warnings)

@@ -67,7 +67,7 @@ def job_png(job: Job, dots: int) -> Answer:
         return 200, PNG, render_png(bytes(job.payload or b""), dots=dots)
     from ticketd.documents import DocumentError, render
     try:
-        rendered = render(job.payload)
+        rendered = render(job.document())
     except DocumentError as e:
         return _json(422, {"errors": e.errors})
     return 200, PNG, render_png(rendered.data, dots=rendered.profile.dots)
