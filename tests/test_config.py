@@ -45,7 +45,8 @@ class ParseTests(SynchronousTestCase):
 
     def test_unknown_key_is_an_error(self) -> None:
         self.assertEqual(self.error(MINIMAL + "queue_capactiy = 5\n"),
-                         "etc/ticketd.toml: printers.kitchen.queue_capactiy: unknown setting")
+                         "etc/ticketd.toml: printers.kitchen.queue_capactiy: unknown setting; "
+                         'did you mean "queue_capacity"?')
 
     def test_unknown_top_level_and_section_keys(self) -> None:
         self.assertIn("etc/ticketd.toml: sever: unknown setting",

@@ -11,6 +11,7 @@ Standard library only: ``import ticketd.config`` must stay light.
 
 from __future__ import annotations
 
+import difflib
 import json
 from typing import Any, Callable, Mapping
 
@@ -55,10 +56,14 @@ class Reader:
             raise self.fail(key, f"expected {e.expected}, got {show(value)}") from None
 
     def finish(self, allowed_extra: frozenset[str] = frozenset(), hint: str = "") -> None:
-        """Refuse keys nobody read: a misspelt setting must not be ignored."""
+        """Refuse keys nobody read: a misspelt setting must not be ignored (and the
+        setting it resembles is named)."""
+        known = self.used | allowed_extra
         for key in self.table:
-            if key not in self.used and key not in allowed_extra:
-                raise self.fail(key, f"unknown setting{hint}")
+            if key not in known:
+                close = difflib.get_close_matches(key, sorted(known), n=1)
+                suggestion = f'; did you mean "{close[0]}"?' if close and not hint else ""
+                raise self.fail(key, f"unknown setting{hint}{suggestion}")
 
 
 class Bad(Exception):
