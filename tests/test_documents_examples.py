@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from ticketd.documents import ImageCache, preview_text, render, validate
+from ticketd.documents import ImageCache, text_lines, render, validate
 
 from .test_documents_helpers import examples
 
@@ -28,7 +28,7 @@ class ExamplesTests(SynchronousTestCase):
 
     def test_con_impuestos(self) -> None:
         doc = self.docs["con_impuestos_err.json"]
-        lines = preview_text(doc)
+        lines = text_lines(doc)
         self.assertIn("Nombre Comercial: LA RAZON", lines)
         self.assertIn("                  P A G A D O", lines)
         self.assertIn("            ¡GRACIAS POR SU COMPRA!", lines)
@@ -47,7 +47,7 @@ class ExamplesTests(SynchronousTestCase):
         data = render(doc).data
         self.assertNotIn(b"\x1d(k", data)
         self.assertEqual(data.count(b"\x1dv0"), 2)                   # logo + QR image
-        lines = preview_text(doc)
+        lines = text_lines(doc)
         self.assertIn("Domicilio: Ejemplo 31 82050", lines)
         self.assertTrue(any(line.startswith("[QR: https://invoices") for line in lines))
 
@@ -60,14 +60,14 @@ class ExamplesTests(SynchronousTestCase):
         self.assertTrue(b"\x1dkI\x0a{B20250109" in data, b"\x1dkI\x0a{B20250109")                 # code128
         self.assertTrue(b"\x1dh\x32" in data, b"\x1dh\x32")                            # height 50
         self.assertTrue(b"\x1d(k" in data, b"\x1d(k")
-        lines = preview_text(doc)
+        lines = text_lines(doc)
         self.assertIn("   K E M P E R   U R G A T E", lines)
         self.assertIn("1.0      MALETIN       $1,060.00", lines)
         self.assertIn("[BARCODE code128: 20250109]", lines)
 
     def test_table_showcase(self) -> None:
         doc = self.docs["table_showcase.json"]
-        lines = preview_text(doc)
+        lines = text_lines(doc)
         self.assertIn("ORD    ITEM               PRECIO", lines)
         self.assertIn("         |__ Extra        $30.00", lines)
         self.assertIn(">>> TOTAL:               $713.40", lines)
@@ -82,7 +82,7 @@ class ExamplesTests(SynchronousTestCase):
         self.assertFalse(b"\x1d(k" in data)                        # no has_qr
         self.assertEqual(data.count(b"\x1dv0"), 2)                  # image + QR image
         self.assertTrue(b"\x1b@\x1bt\x10\x1bd\x02\x1bd\x02\x1dV\x01" in data)      # raw reset re-selects
-        lines = preview_text(doc)
+        lines = text_lines(doc)
         self.assertEqual(lines[0], "           TEST 58mm")
         self.assertIn("[image 128x144]", lines)
         self.assertIn("[QR: https://github.com/adcondev/ticket-daemon]", lines)

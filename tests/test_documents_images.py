@@ -9,7 +9,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from ticketd.documents import DocumentError, ImageCache, preview_text, render, validate
+from ticketd.documents import DocumentError, ImageCache, text_lines, render, validate
 from ticketd.documents.images import atkinson
 
 from .test_documents_helpers import doc, logo_png, png
@@ -28,10 +28,10 @@ class ImageTests(SynchronousTestCase):
         self.assertEqual(out.stdout.strip(), "False False")
 
     def test_scaled_and_capped(self) -> None:
-        self.assertEqual(preview_text(doc(img(png(100, 50), pixel_width=200))), ["[image 200x100]"])
+        self.assertEqual(text_lines(doc(img(png(100, 50), pixel_width=200))), ["[image 200x100]"])
         r = render(doc(img(png(1000, 10)), paper_width=58))
         self.assertIn(b"\x1dv0\x000\x00\x04\x00", r.data)          # 48 bytes = 384 dots, 4 rows
-        self.assertEqual(preview_text(doc(img(png(1000, 10)), paper_width=58)), ["[image 384x4]"])
+        self.assertEqual(text_lines(doc(img(png(1000, 10)), paper_width=58)), ["[image 384x4]"])
         r = render(doc(img(png(100, 50), pixel_width=900)))
         self.assertTrue(any("pixel_width" in w for w in r.warnings))
 

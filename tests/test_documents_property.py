@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from ticketd.documents import DocumentError, preview_text, render, validate
+from ticketd.documents import DocumentError, text_lines, render, validate
 from ticketd.documents.errors import CATEGORIES
 from ticketd.documents.schema import fast_check
 from ticketd.documents.schema import validator
@@ -81,7 +81,7 @@ class PropertyTests(SynchronousTestCase):
             self.assertIn(exc.category, ("TABLE", "BARCODE", "QR"), exc.errors)
             return
         self.assertTrue(r.data.startswith(b"\x1b@\x1bt"))
-        preview_text(doc)
+        text_lines(doc)
 
     @SETTINGS
     @given(st.fixed_dictionaries({"commands": st.lists(json_values, max_size=4)}) | json_values)

@@ -5,7 +5,7 @@ import threading
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from ticketd.documents import DocumentError, preview_text, profile_for, render
+from ticketd.documents import DocumentError, text_lines, profile_for, render
 
 from .test_documents_helpers import doc, text
 
@@ -41,27 +41,27 @@ class TextTests(SynchronousTestCase):
             self.assertIn(seq, out)
 
     def test_label_and_new_line(self) -> None:
-        self.assertEqual(preview_text(doc({"type": "text", "data": {
+        self.assertEqual(text_lines(doc({"type": "text", "data": {
             "label": {"text": "Total"}, "content": {"text": "5"}}})), ["Total: 5"])
         d = doc(text("a", new_line=False), text("b"))
-        self.assertEqual(preview_text(d), ["ab"])
+        self.assertEqual(text_lines(d), ["ab"])
         d = doc({"type": "text", "data": {"label": {"text": "L", "separator": " = ",
                                                     "label_style": {"bold": True}},
                                           "content": {"text": "v"}}})
         self.assertEqual(body(*d["commands"]), b"\x1bE\x01L = \x1bE\x00v\n")
 
     def test_wrap_and_double_width(self) -> None:
-        lines = preview_text(doc(text("word " * 20, content_style={"size": "2x1"}), paper_width=58))
+        lines = text_lines(doc(text("word " * 20, content_style={"size": "2x1"}), paper_width=58))
         self.assertTrue(all(len(line) <= 32 for line in lines))
         self.assertEqual(lines[0], "w o r d   w o r d   w o r d")
-        self.assertEqual(preview_text(doc(text("ab", align="center"), paper_width=58)),
+        self.assertEqual(text_lines(doc(text("ab", align="center"), paper_width=58)),
                          ["               ab"])
 
 
 class CommandTests(SynchronousTestCase):
     def test_separator(self) -> None:
-        self.assertEqual(preview_text(doc({"type": "separator", "data": {}}, paper_width=58)), ["-" * 32])
-        self.assertEqual(preview_text(doc({"type": "separator", "data": {"char": "=-", "length": 5}})),
+        self.assertEqual(text_lines(doc({"type": "separator", "data": {}}, paper_width=58)), ["-" * 32])
+        self.assertEqual(text_lines(doc({"type": "separator", "data": {"char": "=-", "length": 5}})),
                          ["=-=-="])
 
     def test_feed(self) -> None:
@@ -70,7 +70,7 @@ class CommandTests(SynchronousTestCase):
     def test_cut(self) -> None:
         self.assertEqual(body({"type": "cut", "data": {}}), b"\x1bd\x02\x1dV\x00")
         self.assertEqual(body({"type": "cut", "data": {"mode": "partial", "feed": 0}}), b"\x1dV\x01")
-        self.assertEqual(preview_text(doc({"type": "cut", "data": {"feed": 1}})), ["", "--- cut ---"])
+        self.assertEqual(text_lines(doc({"type": "cut", "data": {"feed": 1}})), ["", "--- cut ---"])
 
     def test_pulse_beep(self) -> None:
         self.assertEqual(body({"type": "pulse", "data": {}}), b"\x1bp\x00\x19\x32")
@@ -93,7 +93,7 @@ class CommandTests(SynchronousTestCase):
                                                 "height": 80, "hri_position": "none",
                                                 "hri_font": "B", "align": "left"}})
         self.assertEqual(out, b"\x1dhP\x1dw\x02\x1df\x01\x1dH\x00\x1dkI\x04{BAB")
-        self.assertEqual(preview_text(doc({"type": "barcode", "data": {
+        self.assertEqual(text_lines(doc({"type": "barcode", "data": {
             "symbology": "ean13", "data": "4006381333931"}})), ["[BARCODE ean13: 4006381333931]"])
 
     def test_qr_native_and_image(self) -> None:
@@ -105,23 +105,23 @@ class CommandTests(SynchronousTestCase):
         out = body(q)
         self.assertNotIn(b"\x1d(k", out)
         self.assertIn(b"\x1dv0", out)
-        self.assertEqual(preview_text(doc(q)), ["[QR: hello]", "                      scan"])
+        self.assertEqual(text_lines(doc(q)), ["[QR: hello]", "                      scan"])
 
     def test_table(self) -> None:
         t = {"type": "table", "data": {"definition": {"columns": [
             {"name": "A", "width": 4, "align": "left"}, {"name": "B", "width": 5, "align": "right"}]},
             "rows": [["x", "1"]], "options": {"align": "left"}}}
-        self.assertEqual(preview_text(doc(t)), ["A        B", "x        1"])
+        self.assertEqual(text_lines(doc(t)), ["A        B", "x        1"])
         t["data"]["show_headers"] = False
-        self.assertEqual(preview_text(doc(t)), ["x        1"])
+        self.assertEqual(text_lines(doc(t)), ["x        1"])
         t["data"]["options"]["column_spacing"] = 3
-        self.assertEqual(preview_text(doc(t)), ["x          1"])
+        self.assertEqual(text_lines(doc(t)), ["x          1"])
 
     def test_table_auto_reduce(self) -> None:
         t = {"type": "table", "data": {"definition": {"columns": [
             {"name": "A", "width": 30, "align": "left"}, {"name": "B", "width": 10, "align": "left"}]},
             "rows": [["a" * 30, "b"]], "options": {"word_wrap": False, "align": "left"}}}
-        lines = preview_text(doc(t, paper_width=58))
+        lines = text_lines(doc(t, paper_width=58))
         self.assertEqual(lines[1], "a" * 21 + " b")
 
     def test_threads(self) -> None:

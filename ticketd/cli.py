@@ -125,7 +125,7 @@ async def _print(reactor: Any, client: TicketClient, args: argparse.Namespace, p
 def preview(args: argparse.Namespace, out: Any, err: TextIO) -> int:
     """``--preview OUT.png``: render and draw locally; the errors are the daemon's."""
     from ticketd.documents import DocumentError, render
-    from ticketd.preview import render_png
+    from ticketd.receipt_image import render_png
 
     try:
         data = _read(args.file, args.raw)

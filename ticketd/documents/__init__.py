@@ -1,4 +1,4 @@
-"""Print documents v1: validation, rendering to ESC/POS, text preview.
+"""Print documents v1: validation, rendering to ESC/POS, plain-text lines.
 
 Sans-IO and cheap to import: python-escpos and Pillow are imported only when
 a document is rendered (note: python-escpos calls ``logging.basicConfig()``
@@ -14,7 +14,7 @@ from .profile import Profile, profile_for
 from .results import Rendered
 from .validate import validate
 
-__all__ = ["DocumentError", "validate", "render", "Rendered", "preview_text",
+__all__ = ["DocumentError", "validate", "render", "Rendered", "text_lines",
            "ImageCache", "profile_for", "Profile"]
 
 
@@ -25,9 +25,9 @@ def render(doc: Any, *, image_cache: ImageCache | None = None) -> Rendered:
     return _render(doc, image_cache=image_cache)
 
 
-def preview_text(doc: Any) -> list[str]:
-    """The plain-text lines the receipt shows (see preview.preview_text)."""
-    from .preview import preview_text as _preview
+def text_lines(doc: Any) -> list[str]:
+    """The plain-text lines the receipt shows (see plain_text.text_lines)."""
+    from .plain_text import text_lines as _preview
 
     return _preview(doc)
 

@@ -14,7 +14,7 @@ that buffers, it is the printer service's status check that holds jobs.
 
 With ``preview_dots`` (the daemon sets it from the printer's paper width and dpi, unless
 the printer's config says ``preview = false``, as the benchmarks do) each job
-also gets a picture, ``<jobid>.png`` beside its ``.bin``, drawn by ``ticketd.preview`` in
+also gets a picture, ``<jobid>.png`` beside its ``.bin``, drawn by ``ticketd.receipt_image`` in
 the printer's thread after the ``.bin`` is in place: the picture is a convenience, so a
 failure to draw it is only logged and never fails the job.
 """
@@ -168,7 +168,7 @@ class VirtualConnection:
         """``<jobid>.png`` beside the ``.bin``; any failure is logged, the job has printed."""
         target = self.preview_path_for(job_id)
         try:
-            from ticketd.preview import render_png
+            from ticketd.receipt_image import render_png
             png = render_png(data, dots=self.preview_dots or 576)
             self._write_file(target, png, False)
         except Exception as e:

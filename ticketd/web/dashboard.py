@@ -17,7 +17,7 @@ from twisted.web.resource import NoResource, Resource
 from twisted.web.server import Request
 from twisted.web.static import File
 
-from ticketd.web.previews import PARALLEL, JobsResource, PreviewResource, ValidateResource
+from ticketd.web.preview_resources import PARALLEL, JobsResource, PreviewResource, ValidateResource
 
 STATIC = Path(__file__).resolve().parent / "static"
 EXAMPLES = STATIC / "examples"

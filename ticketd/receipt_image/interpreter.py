@@ -1,4 +1,4 @@
-"""ESC/POS interpreter: job bytes -> :class:`~ticketd.preview.model.Receipt`.
+"""ESC/POS interpreter: job bytes -> :class:`~ticketd.receipt_image.model.Receipt`.
 
 A sans-IO model of an Epson-compatible thermal printer in standard mode: a line
 buffer that prints on LF (or when full), character styles, alignment, line

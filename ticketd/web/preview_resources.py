@@ -37,7 +37,7 @@ def _json(code: int, body: Any) -> Answer:
 def preview_document(body: bytes, fmt: str = "png") -> Answer:
     """A v1 document (JSON bytes) → its receipt as PNG (or text lines), or 400 + errors."""
     from ticketd.documents import DocumentError, render
-    from ticketd.preview import render_png, render_text
+    from ticketd.receipt_image import render_png, render_text
 
     try:
         rendered = render(body)
@@ -61,7 +61,7 @@ def validate_document(body: bytes) -> Answer:
 def job_png(job: Job, dots: int) -> Answer:
     """A journaled job's picture: documents are rendered again (same bytes as printed),
     raw jobs are drawn as they are, ``dots`` wide (the printer's width)."""
-    from ticketd.preview import render_png
+    from ticketd.receipt_image import render_png
 
     if job.kind is JobKind.RAW:
         return 200, PNG, render_png(bytes(job.payload or b""), dots=dots)

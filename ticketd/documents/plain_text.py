@@ -1,4 +1,4 @@
-"""preview_text(doc): the receipt as plain text lines, for tests and dashboards.
+"""text_lines(doc): the receipt as plain text lines, for tests and dashboards.
 
 Lines are laid out exactly as rendering lays them out (same TextFlow, tables
 and separators), ``chars_a`` columns wide. Double width characters are shown
@@ -46,7 +46,7 @@ def _lines_from_ops(ops: list[tuple], profile: Profile, enc: Encoder) -> list[st
     return out
 
 
-def preview_text(doc: Any) -> list[str]:
+def text_lines(doc: Any) -> list[str]:
     """Plain-text lines of ``doc``; raises DocumentError if it is invalid."""
     errors = validate(doc)
     if errors:

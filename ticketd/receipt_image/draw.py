@@ -1,4 +1,4 @@
-"""Draw a :class:`~ticketd.preview.model.Receipt` as a Pillow image (mode "1").
+"""Draw a :class:`~ticketd.receipt_image.model.Receipt` as a Pillow image (mode "1").
 
 Characters are drawn one per cell (font A 12x24, font B 9x17 at 203 dpi), so
 a line holds exactly as many characters as on the printer. The glyphs come

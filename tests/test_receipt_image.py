@@ -1,4 +1,4 @@
-"""The receipt preview: ESC/POS bytes -> Receipt, PNG and text (ticketd.preview)."""
+"""The receipt preview: ESC/POS bytes -> Receipt, PNG and text (ticketd.receipt_image)."""
 from __future__ import annotations
 
 import io
@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from PIL import Image
 from twisted.trial.unittest import SynchronousTestCase
 
-from ticketd.documents import preview_text, render
+from ticketd.documents import text_lines, render
 from tests.test_documents_helpers import examples
-from ticketd.preview import (MAX_HEIGHT, Barcode, Marker, QRCode, Raster, Receipt,
+from ticketd.receipt_image import (MAX_HEIGHT, Barcode, Marker, QRCode, Raster, Receipt,
                              TextLine, interpret, render_image, render_png, render_text,
                              to_png)
 
@@ -96,12 +96,12 @@ class ExamplesTests(SynchronousTestCase):
             r = self.rendered[name]
             has_qr = r.profile.has_qr
             ours = render_text(r.data, dots=r.profile.dots)
-            expected = normalise(preview_text(doc), ours=False, has_qr=has_qr)
+            expected = normalise(text_lines(doc), ours=False, has_qr=has_qr)
             actual = normalise(ours, ours=True, has_qr=has_qr)
             same_lines(self, expected, actual, name)
             # and the text lines alone are exactly equal, in order
             text = [x for x in ours if not x.startswith("[") and not x.startswith("---")]
-            want = [x for x in preview_text(doc)
+            want = [x for x in text_lines(doc)
                     if not x.startswith("[") and not x.startswith("---")]
             self.assertEqual(text, want, name)
             for line in text:
@@ -152,7 +152,7 @@ class ExamplesTests(SynchronousTestCase):
         for name, doc in self.docs.items():
             r = self.rendered[name]
             receipt = interpret(r.data, dots=r.profile.dots)
-            heights = [int(m.group(2)) for m in map(_IMAGE.fullmatch, preview_text(doc)) if m]
+            heights = [int(m.group(2)) for m in map(_IMAGE.fullmatch, text_lines(doc)) if m]
             rasters = receipt.of_kind("image")
             self.assertEqual([x.height for x in rasters][:len(heights)], heights, name)
             for x in rasters:
@@ -175,7 +175,7 @@ class ExamplesTests(SynchronousTestCase):
         receipt = interpret(r.data, dots=r.profile.dots, dpi=300)
         self.assertEqual(receipt.chars_per_line, r.profile.chars_a)
         text = [x for x in receipt.text_lines() if not x.startswith("---")]
-        want = [x for x in preview_text(doc) if not x.startswith("---")]
+        want = [x for x in text_lines(doc) if not x.startswith("---")]
         self.assertEqual(text, want)
         self.assertEqual(png_image(render_png(receipt)).size[0], r.profile.dots)
 
