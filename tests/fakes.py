@@ -15,6 +15,7 @@ from ticketd.jobs.journal import Journal
 from ticketd.jobs.manager import JobManager
 from ticketd.jobs.prepare import preparer
 from ticketd.jobs.printer_queue import PrinterQueue
+from ticketd.jobs.service import PrintService
 from ticketd.printers.connection import PrinterIOError
 from ticketd.printers.status import READY, PrinterStatus
 
@@ -97,7 +98,8 @@ def config(tmp: str, printers: str = "", state: str = "") -> Config:
 
 
 class Rig:
-    """A job manager with one queue per printer, fake connections, a Clock, inline threads."""
+    """A job manager with one queue per printer, fake connections, a Clock, inline threads,
+    and the print service over it (``service``) for the transports' tests."""
 
     def __init__(self, cfg: Config, run: Callable[..., Deferred] = run_now,
                  clock: Clock | None = None,
@@ -114,6 +116,8 @@ class Rig:
             q = self.queues[p.name] = PrinterQueue(p, conn, clock=self.clock, run=run,
                                                    prepare=preparer(), sink=self.manager)
             self.manager.add_queue(q)
+        # What the transports see: no hardware scan, previews and validation inline.
+        self.service = PrintService(self.manager, run=run_now, scanners=())
         self.events: list[Any] = []
         self.manager.subscribe(self.events.append)
 

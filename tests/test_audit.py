@@ -19,7 +19,7 @@ from ticketd.printers.status import PrinterStatus
 from ticketd.web.messages import Hub
 from ticketd.web.ws import TicketServerFactory
 from tests.fakes import Rig, config
-from tests.test_ws_property import FakeManager, fake_discover
+from tests.test_ws_property import FakeService
 
 PRINTERS = ('[printers.p1]\nconnection = "virtual"\nqueue_capacity = 1\ndefault = true\n')
 
@@ -38,7 +38,7 @@ class SessionAuditTests(TestCase):
         self.rig = Rig(config(self.mktemp(), PRINTERS))
         self.rig.connections["p1"].status = PrinterStatus(online=False, paper_out=True)
         self.rig.start()
-        self.hub = Hub(self.rig.manager, clock=self.rig.clock, auth_token="secret",
+        self.hub = Hub(self.rig.service, clock=self.rig.clock, auth_token="secret",
                        rate_limit=2.0)
         self.hub.start()
         self.out: list[dict[str, Any]] = []
@@ -84,8 +84,7 @@ class AdapterAuditTests(SynchronousTestCase):
         old = txaio.config.loop
         txaio.config.loop = self.clock
         self.addCleanup(setattr, txaio.config, "loop", old)
-        self.hub = Hub(FakeManager(), clock=self.clock, auth_token="t0k",
-                       discover=fake_discover)
+        self.hub = Hub(FakeService(), clock=self.clock, auth_token="t0k")
         self.factory = TicketServerFactory(self.hub, ServerConfig(port=8766, auth_token="t0k"),
                                            self.clock)
 

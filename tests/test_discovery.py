@@ -11,24 +11,20 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from ticketd.config import parse
 from ticketd.printers import status as st
-from ticketd.web import discovery as disc
+from ticketd.printers import discovery as disc
 
 CONFIG = parse('[printers.till]\nconnection = "usb"\nvendor_id = "0x04b8"\nproduct_id = 0x0202\n'
                'default = true\n[printers.kitchen]\nconnection = "cups"\nqueue = "TM-T20"\n'
                '[printers.v]\nconnection = "virtual"\n')
 
 
-class Queue:
-    def __init__(self, status: st.PrinterStatus) -> None:
-        self.status = status
+STATUS = {"till": st.READY, "kitchen": st.PrinterStatus(online=False, paper_out=True),
+          "v": st.UNKNOWN_YET}
 
 
-class Manager:
-    config = CONFIG
-
-    def __init__(self) -> None:
-        self.queues = {"till": Queue(st.READY), "kitchen": Queue(st.PrinterStatus(
-            online=False, paper_out=True)), "v": Queue(st.UNKNOWN_YET)}
+def configured() -> list[tuple[Any, st.PrinterStatus]]:
+    """The configured printers with their live status, as the print service gives them."""
+    return [(p, STATUS[p.name]) for p in CONFIG.printers]
 
 
 LPSTAT_P = """printer TM-T20 is idle.  enabled since Mon 01 Jan 2024
@@ -108,7 +104,7 @@ class MergeAndCacheTests(SynchronousTestCase):
             d.addCallback(lambda _: f(*args))
             return d
 
-        self.discovery = disc.Discovery(Manager(), clock=self.clock, run=run,
+        self.discovery = disc.Discovery(configured, clock=self.clock, run=run,
                                         scanners=[fake_scan])
 
     def answer(self, d: Deferred[Any]) -> Any:

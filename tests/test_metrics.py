@@ -44,7 +44,7 @@ def value(families: dict[str, Any], sample: str, **labels: str) -> float:
 class MetricsTests(TestCase):
     def setUp(self) -> None:
         self.rig = Rig(config(self.mktemp(), PRINTERS))
-        self.metrics = Metrics(self.rig.manager.queues, process=False)
+        self.metrics = Metrics(self.rig.service.printers, process=False)
         self.rig.manager.subscribe(self.metrics.record)
         self.resource = MetricsResource(self.metrics)
         self.rig.start()
@@ -142,7 +142,8 @@ class MetricsTests(TestCase):
                                                     {"printer": "p1"}))  # not the global one
 
     def test_site_mounts_metrics_and_counts_websocket_sessions(self) -> None:
-        site = build_site(self.rig.manager, 0.0, Clock(), metrics=self.metrics)
+        site = build_site(self.rig.service, self.rig.config.server, clock=Clock(), started=0.0,
+                          reactor=Clock(), metrics=self.metrics)
         self.assertIsInstance(site.resource.children[b"metrics"], MetricsResource)
         hub = site.resource.children[b"ws"]._factory.hub
         hub.open(lambda m: None, "test")

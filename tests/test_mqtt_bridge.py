@@ -67,7 +67,7 @@ class BridgeTests(TestCase):
         self.rig.start()
         self.m = self.rig.manager
         self.conn = self.rig.connections["p1"]
-        self.bridge = PrinterBridge(printer="p1", prefix="shop/p1", manager=self.m,
+        self.bridge = PrinterBridge(printer="p1", prefix="shop/p1", service=self.rig.service,
                                     clock=self.rig.clock, max_payload=4096)
         self.link = self.bridge.link = FakeLink()
         self.m.subscribe(self.bridge.event)
@@ -237,8 +237,8 @@ class CancelOtherPrinterTests(TestCase):
         for name in ("p1", "p2"):
             self.rig.connections[name].status = PrinterStatus(online=False, paper_out=True)
             self.rig.queues[name].poll()
-            bridge = PrinterBridge(printer=name, prefix=f"shop/{name}", manager=self.m,
-                                   clock=self.rig.clock)
+            bridge = PrinterBridge(printer=name, prefix=f"shop/{name}",
+                                   service=self.rig.service, clock=self.rig.clock)
             self.links[name] = bridge.link = FakeLink()
             self.m.subscribe(bridge.event)
             setattr(self, name, bridge)

@@ -74,11 +74,11 @@ class QueueTests(TestCase):
 
     def test_unstorable_document_refused_at_once(self) -> None:
         doc = {"commands": [{"type": "text", "data": {"content": {"text": "\ud800"}}}]}
-        with self.assertRaises(SubmitError) as e:
+        failure = self.failureResultOf(  # failed at once, never raised
             self.m.submit(job_id="d2", printer="p1", source="test", kind=JobKind.DOCUMENT,
-                          payload=doc)
-        self.assertTrue(str(e.exception).startswith("VALIDATION: the document cannot be "
-                                                    "stored: "), str(e.exception))
+                          payload=doc), SubmitError)
+        self.assertTrue(str(failure.value).startswith("VALIDATION: the document cannot be "
+                                                      "stored: "), str(failure.value))
         self.assertIsNone(self.m.committer.journal.get("d2"))
 
     def test_capacity_refuses_at_once(self) -> None:
@@ -88,10 +88,10 @@ class QueueTests(TestCase):
         subs = [submit(self.m, f"j{i}") for i in range(1, 4)]
         self.assertEqual([s.current for s in subs], [1, 2, 3])
         self.assertEqual([s.position for s in subs], [1, 2, 3])
-        with self.assertRaises(QueueFull) as cm:
+        failure = self.failureResultOf(  # failed at once, never raised
             self.m.submit(job_id="j9", printer="p1", source="test", kind=JobKind.RAW,
-                          payload=b"x")
-        self.assertEqual(str(cm.exception), "Queue full, please retry in a few seconds")
+                          payload=b"x"), QueueFull)
+        self.assertEqual(str(failure.value), "Queue full, please retry in a few seconds")
         self.assertEqual(self.conn.writes, [])
 
     def test_hold_on_paper_out_and_resume(self) -> None:

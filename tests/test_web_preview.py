@@ -25,7 +25,9 @@ from ticketd.documents import render
 from ticketd.jobs.model import JobKind
 from ticketd.printers.virtual import VirtualConnection
 from ticketd.web import dashboard
-from ticketd.web.site import Root, in_reactor_threads
+from ticketd.jobs.service import PrintService
+from ticketd.tap import in_reactor_threads
+from ticketd.web.site import Root
 from tests.fakes import Rig, config
 from tests.test_ws_messages import DOC
 
@@ -53,7 +55,8 @@ class HttpBase(TestCase):
         self.rig.start()
         self.addCleanup(self.rig.stop)
         root = Root()
-        root.index = dashboard.mount(root, self.rig.manager, in_reactor_threads(reactor))
+        service = PrintService(self.rig.manager, run=in_reactor_threads(reactor), scanners=())
+        root.index = dashboard.mount(root, service, self.rig.config.server)
         port = reactor.listenTCP(0, Site(root), interface="127.0.0.1")
         self.addCleanup(port.stopListening)
         self.base = f"http://127.0.0.1:{port.getHost().port}"

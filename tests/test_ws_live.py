@@ -181,15 +181,16 @@ class ValidateTests(Base):
         self.assertEqual((reply["tipo"], reply["id"], reply["mensaje"]),
                          ("error", "v-4", "Field 'datos' is required for type 'validate'"))
 
-    def test_runs_through_the_hub_runner_with_a_bound(self) -> None:
+    def test_runs_through_the_print_service_with_a_bound(self) -> None:
         pending: list[Deferred[Any]] = []
+        validate = self.rig.service.validate
 
-        def later(f: Any, *args: Any) -> Deferred[Any]:
+        def later(document: Any) -> Deferred[Any]:
             d: Deferred[Any] = Deferred()
             pending.append(d)
-            return d.addCallback(lambda _: f(*args))
+            return d.addCallback(lambda _: validate(document))
 
-        self.hub.run = later
+        self.rig.service.validate = later  # type: ignore[method-assign]
         for i in range(live.MAX_VALIDATING):
             self.assertEqual(self.c({"tipo": "validate", "id": f"q{i}", "datos": DOC}), {})
         refused = self.c({"tipo": "validate", "id": "over", "datos": DOC})

@@ -10,7 +10,7 @@ from typing import Any
 from twisted.internet.defer import Deferred
 from twisted.trial.unittest import TestCase
 
-from ticketd.jobs.manager import CancelResult
+from ticketd.jobs.service import CancelResult
 from ticketd.jobs.model import JobState
 from ticketd.printers.status import READY, PrinterStatus
 from ticketd.web import replies
@@ -55,7 +55,7 @@ class Base(TestCase):
     def setUp(self) -> None:
         self.rig = Rig(config(self.mktemp(), self.printers))
         self.rig.start()
-        self.hub = Hub(self.rig.manager, clock=self.rig.clock, **self.hub_options)
+        self.hub = Hub(self.rig.service, clock=self.rig.clock, **self.hub_options)
         self.hub.start()
         self.c = Client(self.hub)
 
@@ -136,7 +136,7 @@ class TicketTests(Base):
 
     def test_routing_by_model_and_unknown_printer(self) -> None:
         doc = dict(DOC, profile={"model": "nope"})
-        self.c.session.hub.manager._default = None  # no default printer: unknown is an error
+        self.rig.manager._default = None  # no default printer: unknown is an error
         reply = self.c({"tipo": "ticket", "id": "u", "datos": doc})
         self.assertEqual(reply["tipo"], "error")
         self.assertEqual(reply["id"], "u")

@@ -1,6 +1,6 @@
 """Hypothesis against the sans-IO handler (10,000 examples in all): whatever arrives, the
 handler never raises, answers each frame exactly once with a well-formed message, and
-never leaves a job half-accepted (an ``ack`` means the manager has it, an ``error`` means
+never leaves a job half-accepted (an ``ack`` means the print service has it, an ``error`` means
 it does not, and only accepted jobs are waited for)."""
 
 from __future__ import annotations
@@ -8,16 +8,17 @@ from __future__ import annotations
 import base64
 import json
 import random
+from types import SimpleNamespace
 from typing import Any, Callable
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from ticketd.config import parse
-from ticketd.jobs.manager import CancelResult, QueueFull, Submission, UnknownPrinter
+from ticketd.jobs.service import CancelResult, QueueFull, Submission, UnknownPrinter
 from ticketd.jobs.model import Job, JobEvent, JobKind, JobState
 from ticketd.web import replies
 from ticketd.web.messages import Hub
@@ -41,8 +42,8 @@ class FakeQueue:
         return waiting.index(job) + 1 if job in waiting else None
 
 
-class FakeManager:
-    """Synchronous and in memory: fast enough for thousands of examples."""
+class FakeService:
+    """The print service, synchronous and in memory: fast enough for thousands of examples."""
 
     def __init__(self) -> None:
         self.config = CONFIG
@@ -50,18 +51,35 @@ class FakeManager:
         self.jobs: dict[str, Job] = {}
         self.listeners: list[Callable[[Any], None]] = []
 
-    def printer_named(self, name: str) -> Any:
-        wanted = name.strip().lower()
-        return next((p for p in CONFIG.printers if wanted in p.names()), None)
+    def names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in CONFIG.printers)
 
-    def route(self, model: str | None) -> Any:
+    def printer_named(self, name: str) -> str | None:
+        wanted = name.strip().lower()
+        return next((p.name for p in CONFIG.printers if wanted in p.names()), None)
+
+    def route(self, model: str | None) -> str:
         wanted = (model or "").strip().lower()
         for p in CONFIG.printers:
             if wanted in p.names():
-                return p
+                return p.name
         if model is None or wanted not in ("zz",):
-            return CONFIG.printers[0]
+            return CONFIG.printers[0].name
         raise UnknownPrinter("PRINTER: unknown printer 'zz'; configured printers: a, b")
+
+    def default_printer(self) -> str:
+        return self.route(None)
+
+    def printer(self, name: str) -> Any:
+        queue = self.queues.get(name)
+        if queue is None:
+            return None
+        return SimpleNamespace(name=name, queue=queue.length,
+                               capacity=queue.config.queue_capacity)
+
+    def position(self, job: Job) -> int | None:
+        queue = self.queues.get(job.printer)
+        return queue.position(job) if queue is not None and job.state.waiting else None
 
     def submit(self, *, job_id: str, printer: str, source: str, kind: JobKind, payload: Any,
                expires: float | None = None) -> Deferred[Submission]:
@@ -71,7 +89,7 @@ class FakeManager:
             q = self.queues[known.printer]
             return succeed(Submission(known, True, q.length, 4, q.position(known)))
         if queue.length >= queue.config.queue_capacity:
-            raise QueueFull(printer, queue.length, queue.config.queue_capacity)
+            return fail(QueueFull(printer, queue.length, queue.config.queue_capacity))
         job = Job(id=job_id, printer=printer, source=source, kind=kind, payload=payload,
                   created=0.0)
         self.jobs[job_id] = job
@@ -88,22 +106,21 @@ class FakeManager:
         self.finish(job, JobState.CANCELLED, "CANCELLED: by request")
         return succeed(CancelResult(job, True, "Job cancelled"))
 
-    def get(self, job_id: str) -> Deferred[Job | None]:
+    def job(self, job_id: str) -> Deferred[Job | None]:
         return succeed(self.jobs.get(job_id))
 
     def subscribe(self, listener: Callable[[Any], None]) -> Callable[[], None]:
         self.listeners.append(listener)
         return lambda: self.listeners.remove(listener)
 
+    def discover(self) -> Deferred[Any]:
+        return succeed(([], {"status": "error", "detected_count": 0, "thermal_count": 0,
+                             "default_name": ""}))
+
     def finish(self, job: Job, state: JobState, reason: str | None = None) -> None:
         old = job.transition(state, 1.0, reason)
         for listener in list(self.listeners):
             listener(JobEvent(job, old, state))
-
-
-def fake_discover() -> Deferred[Any]:
-    return succeed(([], {"status": "error", "detected_count": 0, "thermal_count": 0,
-                         "default_name": ""}))
 
 
 TIPOS = ["ticket", "raw", "status", "ping", "get_printers", "job_status", "cancel"]
@@ -139,9 +156,8 @@ frames = st.one_of(
 
 class Harness:
     def __init__(self, token: str | None) -> None:
-        self.manager = FakeManager()
-        self.hub = Hub(self.manager, clock=Clock(), auth_token=token, rate_limit=0.0,
-                       discover=fake_discover)
+        self.manager = FakeService()
+        self.hub = Hub(self.manager, clock=Clock(), auth_token=token, rate_limit=0.0)
         self.hub.start()
         self.out: list[dict[str, Any]] = []
         self.session = self.hub.open(self.out.append, "prop")

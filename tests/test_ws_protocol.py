@@ -20,7 +20,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from ticketd.config import ServerConfig
 from ticketd.web.messages import Hub
 from ticketd.web.ws import TicketServerFactory, allowed_origins, normalise_origin
-from tests.test_ws_property import FakeManager, fake_discover
+from tests.test_ws_property import FakeService
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 
@@ -66,9 +66,8 @@ class AdapterTests(SynchronousTestCase):
         old = txaio.config.loop
         txaio.config.loop = self.clock
         self.addCleanup(setattr, txaio.config, "loop", old)
-        self.manager = FakeManager()
-        self.hub = Hub(self.manager, clock=self.clock, auth_token=self.server.auth_token,
-                       discover=fake_discover)
+        self.manager = FakeService()
+        self.hub = Hub(self.manager, clock=self.clock, auth_token=self.server.auth_token)
         self.hub.start()
         self.factory = TicketServerFactory(self.hub, self.server, self.clock)
 
@@ -165,6 +164,7 @@ class SiteTests(SynchronousTestCase):
         from tests.fakes import Rig, config
         from ticketd.web.site import build_site
         rig = Rig(config(self.mktemp()))
-        site = build_site(rig.manager, 0.0, Clock())
+        site = build_site(rig.service, rig.config.server, clock=Clock(), started=0.0,
+                          reactor=Clock())
         self.assertIsInstance(site.resource.children[b"ws"], WebSocketResource)
         self.assertIn(b"health", site.resource.children)

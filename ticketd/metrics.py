@@ -1,5 +1,5 @@
-"""Prometheus metrics for one daemon, without Twisted: a recorder fed by the job manager's
-events and a collector that reads the live state (queues, printer status, connections) at
+"""Prometheus metrics for one daemon, without Twisted: a recorder fed by the print service's
+events and a collector that reads the live state (printer snapshots, connections) at
 scrape time.
 
 All metrics live in the daemon's own :class:`CollectorRegistry`, never prometheus_client's
@@ -38,20 +38,24 @@ BYTES_BUCKETS = (256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304)
 STATUS_LABELS = {c: c.name.lower() for c in Condition}  # "ready", "paper_out", ...
 
 
-class QueueView(Protocol):
-    """What the collector reads of a :class:`ticketd.jobs.printer_queue.PrinterQueue`."""
+class PrinterView(Protocol):
+    """What the collector reads of a printer (:class:`ticketd.jobs.api.PrinterSnapshot`)."""
 
-    length: int
+    name: str
+    queue: int
     held: int
+    capacity: int
     status: Any  # PrinterStatus
-    config: Any  # PrinterConfig
+
+
+Printers = Callable[[], Iterable[PrinterView]]
 
 
 class StateCollector:
     """Gauges read at scrape time: nothing to keep in step, never stale."""
 
-    def __init__(self, queues: Mapping[str, QueueView]) -> None:
-        self.queues = queues
+    def __init__(self, printers: Printers) -> None:
+        self.printers = printers
         self.connections: Callable[[], int] | None = None
         self.mqtt: Callable[[], Mapping[str, Mapping[str, Any]]] | None = None
 
@@ -66,11 +70,12 @@ class StateCollector:
                                   "was Ready, else 0.", labels=["printer"])
         status = GaugeMetricFamily("ticketd_printer_status", "1 for the printer's current "
                                    "condition, 0 for the others.", labels=["printer", "status"])
-        for name, queue in sorted(self.queues.items()):
-            length.add_metric([name], queue.length)
-            held.add_metric([name], queue.held)
-            capacity.add_metric([name], queue.config.queue_capacity)
-            current = queue.status.condition
+        for p in sorted(self.printers(), key=lambda p: p.name):
+            name = p.name
+            length.add_metric([name], p.queue)
+            held.add_metric([name], p.held)
+            capacity.add_metric([name], p.capacity)
+            current = p.status.condition
             ready.add_metric([name], 1 if current is Condition.READY else 0)
             for condition, label in STATUS_LABELS.items():
                 status.add_metric([name, label], 1 if condition is current else 0)
@@ -93,10 +98,10 @@ class StateCollector:
 
 
 class Metrics:
-    """The daemon's registry: :meth:`record` is a job manager listener, the state collector
-    reads the queues at scrape time, :meth:`render` makes the exposition."""
+    """The daemon's registry: :meth:`record` is a print-service listener, the state
+    collector reads the printers at scrape time, :meth:`render` makes the exposition."""
 
-    def __init__(self, queues: Mapping[str, QueueView], *, process: bool = True) -> None:
+    def __init__(self, printers: Printers, *, process: bool = True) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
         self.jobs = Counter("ticketd_jobs", "Jobs that ended, by printer and final state.",
@@ -108,11 +113,11 @@ class Metrics:
                                   buckets=DURATION_BUCKETS, registry=r)
         self.bytes = Histogram("ticketd_print_bytes", "Bytes sent to the printer, printed "
                                "jobs.", ["printer"], buckets=BYTES_BUCKETS, registry=r)
-        self.state = StateCollector(queues)
+        self.state = StateCollector(printers)
         r.register(self.state)  # type: ignore[arg-type]
         if process:
             ProcessCollector(registry=r)
-        self._known(queues)
+        self._known(p.name for p in printers())
 
     def _known(self, printers: Iterable[str]) -> None:
         """Every printer's series exist from the start (at 0): rates and alerts need them."""
@@ -131,7 +136,7 @@ class Metrics:
         self.state.mqtt = state
 
     def record(self, event: object) -> None:
-        """A job manager listener (JobEvent and PrinterEvent; status is read at scrape)."""
+        """A print-service listener (JobEvent and PrinterEvent; status is read at scrape)."""
         if not isinstance(event, JobEvent):
             return
         job = event.job

@@ -1,7 +1,9 @@
 """``twistd ticketd``: command-line options and the service tree built from the config.
 
 Only this module knows the whole: it wires the journal, the job manager, one queue (with
-its own thread) per printer, the HTTP site and the systemd notifier into one MultiService.
+its own thread) per printer, the print service that the transports use, the MQTT service
+(its threads and TLS context), the HTTP site and the systemd notifier into one
+MultiService.
 The printer queues are the job manager's children: on stop the manager refuses new jobs,
 lets each queue finish the job it is writing, then flushes and closes the journal.
 Under twistd, ``[log]`` replaces twistd's log observer (:class:`Daemon`); ``/metrics``
@@ -56,12 +58,19 @@ def makeService(options: Options) -> Daemon:  # noqa: N802 (twistd's name)
 
 
 def build(config: Config, reactor: Any) -> Daemon:
-    """The whole daemon for ``config`` on ``reactor`` (tests pass their own)."""
+    """The whole daemon for ``config`` on ``reactor`` (tests pass their own).
+
+    The named children, in start order: ``jobs`` (the job manager, whose children are the
+    printer queues), ``mqtt`` (when configured: started after the queues so that it stops,
+    publishing Offline, before them), ``http`` and ``systemd``."""
+    from ticketd.documents import ImageCache
     from ticketd.jobs.commit import GroupCommitter
     from ticketd.jobs.journal import Journal
     from ticketd.jobs.manager import JobManager
     from ticketd.jobs.prepare import preparer
     from ticketd.jobs.printer_queue import PrinterQueue
+    from ticketd.jobs.service import PrintService
+    from ticketd.metrics import Metrics
     from ticketd.printers.factory import connect
     from ticketd.systemd import SystemdNotifier
     from ticketd.threads import printer_thread, runner
@@ -75,8 +84,6 @@ def build(config: Config, reactor: Any) -> Daemon:
                                schedule=lambda f: reactor.callLater(0, f))
     manager = JobManager(config, committer, reactor)
     manager.setServiceParent(top)
-
-    from ticketd.documents import ImageCache
     prepare = preparer(ImageCache())
     for printer in config.printers:
         thread = printer_thread(f"ticketd-printer-{printer.name}")
@@ -85,30 +92,47 @@ def build(config: Config, reactor: Any) -> Daemon:
                              threads=thread)
         manager.add_queue(queue)
 
-    # --- MQTT (issue 6): after the queues, so it stops (publishing Offline) before them ---
+    # Validation, previews and discovery: the reactor's shared thread pool.
+    printing = PrintService(manager, run=in_reactor_threads(reactor))
+    metrics = Metrics(printing.printers)
+    printing.subscribe(metrics.record)
+
     if config.mqtt is not None:
-        from ticketd.mqtt.service import MqttService
-        mqtt_service = MqttService(config, manager, reactor)
+        mqtt_service = _mqtt(config, printing, reactor)
         mqtt_service.setServiceParent(top)
-        top.mqtt = mqtt_service  # type: ignore[attr-defined]
-    # --- end MQTT ---
-
-    # --- metrics (issue 7): recorded from job events, the rest read at scrape time ---
-    from ticketd.metrics import Metrics
-    metrics = Metrics(manager.queues)
-    manager.subscribe(metrics.record)
-    if config.mqtt is not None:
         metrics.watch_mqtt(mqtt_service.state)
-    top.metrics = metrics  # type: ignore[attr-defined]
-    # --- end metrics ---
 
-    site = build_site(manager, reactor.seconds(), reactor, metrics=metrics)
+    site = build_site(printing, config.server, clock=reactor, started=reactor.seconds(),
+                      reactor=reactor, metrics=metrics)
     interface = config.server.listen.replace(":", "\\:")
     http = strports.service(f"tcp:{config.server.port}:interface={interface}", site)
     http.setName("http")
     http.setServiceParent(top)
-    top.http = http  # type: ignore[attr-defined]
 
-    SystemdNotifier(reactor).setServiceParent(top)
+    notifier = SystemdNotifier(reactor)
+    notifier.setName("systemd")
+    notifier.setServiceParent(top)
     return top
 
+
+def _mqtt(config: Config, printing: Any, reactor: Any) -> Any:
+    """The MQTT service with its connect threads and TLS context (bad files fail here, at
+    start, with the file's name)."""
+    from ticketd.mqtt.service import MqttService
+    from ticketd.mqtt.tls import tls_context
+    from ticketd.threads import DaemonThreadPool, runner
+
+    assert config.mqtt is not None
+    pool = DaemonThreadPool(0, 4, "ticketd-mqtt", join_timeout=2.0)
+    ctx = tls_context(config.mqtt) if config.mqtt.tls else None
+    return MqttService(config, printing, reactor, run=runner(reactor, pool), threads=pool,
+                       ssl_context=ctx)
+
+
+def in_reactor_threads(reactor: Any) -> Any:
+    """``run(f, *args)`` in the reactor's shared thread pool."""
+    from twisted.internet.threads import deferToThreadPool
+
+    def in_thread(f: Any, *args: Any) -> Any:
+        return deferToThreadPool(reactor, reactor.getThreadPool(), f, *args)
+    return in_thread

@@ -1,4 +1,4 @@
-"""The job manager: the one door through which transports submit, cancel and query jobs.
+"""The job manager: the owner of every job, behind the print service (``service.py``).
 
 It owns every Job, records each one and each change in the journal before anyone hears of
 it, routes jobs to printers, refuses what does not fit, de-duplicates on the job id
@@ -12,14 +12,15 @@ from __future__ import annotations
 import collections
 from typing import Any, Callable, Iterable
 
-import attrs
 from twisted.application import service
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from ticketd.config import Config, PrinterConfig
+from ticketd.jobs.api import (CancelResult, NotStorable, PrinterEvent, QueueFull,
+                             ShuttingDown, SubmitError, Submission, UnknownPrinter)
 from ticketd.jobs.commit import GroupCommitter
 from ticketd.jobs.journal import BARRIER, Insert, Update
 from ticketd.jobs.model import Job, JobEvent, JobKind, JobState, encode_document
@@ -27,45 +28,6 @@ from ticketd.jobs.printer_queue import PrinterQueue
 from ticketd.printers.status import PrinterStatus
 
 RECENT_IN_MEMORY = 2000
-
-
-class SubmitError(Exception):
-    """A job refused at once; ``str()`` is the message for the client."""
-
-
-class QueueFull(SubmitError):
-    def __init__(self, printer: str, current: int, capacity: int) -> None:
-        super().__init__("Queue full, please retry in a few seconds")
-        self.printer, self.current, self.capacity = printer, current, capacity
-
-
-class UnknownPrinter(SubmitError):
-    pass
-
-
-@attrs.frozen
-class PrinterEvent:
-    printer: str
-    old: PrinterStatus
-    new: PrinterStatus
-
-
-@attrs.frozen
-class Submission:
-    """The answer to a submit: the job (new or the one already known by that id)."""
-
-    job: Job
-    duplicate: bool
-    current: int
-    capacity: int
-    position: int | None
-
-
-@attrs.frozen
-class CancelResult:
-    job: Job | None
-    cancelled: bool
-    message: str
 
 
 Listener = Callable[[Any], None]
@@ -196,14 +158,25 @@ class JobManager(service.MultiService):
     def submit(self, *, job_id: str, printer: str, source: str, kind: JobKind, payload: Any,
                expires: float | None = None) -> Deferred[Submission]:
         """Accept a job: Deferred firing with a Submission once it is on disk, or failing
-        with SubmitError (queue full, stopping) at once. ``payload``: bytes for RAW, the
-        document (parsed JSON) for DOCUMENT."""
-        queue = self.queues[printer]
+        with SubmitError (queue full, stopping ...; already failed when that is known at
+        once). Never raises. ``payload``: bytes for RAW, the document (parsed JSON) for
+        DOCUMENT."""
+        try:
+            return self._submit(job_id, printer, source, kind, payload, expires)
+        except SubmitError:
+            return fail()
+
+    def _submit(self, job_id: str, printer: str, source: str, kind: JobKind, payload: Any,
+                expires: float | None) -> Deferred[Submission]:
+        queue = self.queues.get(printer)
+        if queue is None:
+            raise UnknownPrinter(f"PRINTER: unknown printer {printer!r}; configured "
+                                 f"printers: {', '.join(self.queues)}")
         known = self._open.get(job_id) or self._recent.get(job_id)
         if known is not None or self._pending_inserts.get(job_id):
             return self._duplicate(known, job_id)
         if not self.accepting:
-            raise SubmitError("ERROR: the daemon is shutting down, please retry shortly")
+            raise ShuttingDown("ERROR: the daemon is shutting down, please retry shortly")
         current = queue.length + self._reserved(printer)
         capacity = queue.config.queue_capacity
         if current >= capacity:
@@ -212,7 +185,7 @@ class JobManager(service.MultiService):
             try:
                 payload = encode_document(payload)
             except (ValueError, TypeError) as e:
-                raise SubmitError(f"VALIDATION: the document cannot be stored: {e}") from None
+                raise NotStorable(f"VALIDATION: the document cannot be stored: {e}") from None
         now = self.clock.seconds()
         job = Job(id=job_id, printer=printer, source=source, kind=kind, payload=payload,
                   created=now, updated=now, expires=expires)
@@ -291,6 +264,10 @@ class JobManager(service.MultiService):
         if job is not None:
             return succeed(job)
         return self.committer.read(self.committer.journal.get, job_id)
+
+    def stored(self, job_id: str) -> Deferred[Job | None]:
+        """The job as the journal has it, with its payload (previews, reprints)."""
+        return self.committer.read(self.committer.journal.get, job_id, True)
 
     def recent(self, printer: str | None = None, limit: int = 50) -> Deferred[list[Job]]:
         return self.committer.read(self.committer.journal.recent, printer, limit)

@@ -1,8 +1,9 @@
-"""One printer's topics ↔ the job manager: ``P/print`` in, ``P/printed`` and ``P/status`` out.
+"""One printer's topics ↔ the print service: ``P/print`` in, ``P/printed`` and ``P/status``
+out (docs/protocol.rst, "MQTT").
 
 No reactor here: the bridge is told of messages and events and answers through its link's
 ``publish``/``subscribe`` and each message's ``ack``. A QoS 1 job is acknowledged only once
-the job manager has recorded it on disk (or refused it, so that a bad message is not
+the print service has recorded it on disk (or refused it, so that a bad message is not
 redelivered for ever); a job refused because the daemon is stopping is not acknowledged,
 so the broker keeps it for the next session.
 """
@@ -14,11 +15,11 @@ from typing import Any, Callable, Protocol
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
-from ticketd.jobs.manager import CancelResult, JobManager, PrinterEvent, SubmitError, Submission
 from ticketd.jobs.model import Job, JobEvent, JobKind, JobState
+from ticketd.jobs.service import (UNKNOWN_YET, CancelResult, PrinterEvent, PrintService,
+                                  SubmitError, Submission)
 from ticketd.mqtt import messages
 from ticketd.mqtt.messages import BadRequest, CancelRequest, PrintRequest
-from ticketd.printers.status import UNKNOWN_YET
 
 
 class Publisher(Protocol):
@@ -31,14 +32,14 @@ class Publisher(Protocol):
 class PrinterBridge:
     log = Logger()
 
-    def __init__(self, *, printer: str, prefix: str, manager: JobManager, clock: Any,
+    def __init__(self, *, printer: str, prefix: str, service: PrintService, clock: Any,
                  max_payload: int = 1 << 20) -> None:
         self.printer = printer
         self.prefix = prefix.rstrip("/")
         self.status_topic = f"{self.prefix}/status"
         self.print_topic = f"{self.prefix}/print"
         self.printed_topic = f"{self.prefix}/printed"
-        self.manager = manager
+        self.service = service
         self.clock = clock
         self.max_payload = max_payload
         self.link: Publisher | None = None
@@ -91,17 +92,8 @@ class PrinterBridge:
             expires = deadline if expires is None else min(expires, deadline)
         kind, body = ((JobKind.RAW, req.data) if req.data is not None
                       else (JobKind.DOCUMENT, req.document))
-        try:
-            d = self.manager.submit(job_id=req.jobid, printer=self.printer, source="mqtt",
-                                    kind=kind, payload=body, expires=expires)
-        except SubmitError as e:
-            if not (self.manager.running and self.manager.accepting):
-                self.log.info("mqtt {prefix}: job {job} left with the broker: {error}",
-                              prefix=self.prefix, job=req.jobid, error=str(e))
-                return None  # no PUBACK: redelivered to the next session
-            self._refuse(req.jobid, str(e), len(payload))
-            ack()
-            return None
+        d = self.service.submit(job_id=req.jobid, printer=self.printer, source="mqtt",
+                                kind=kind, payload=body, expires=expires)
 
         def accepted(sub: Submission) -> None:
             if sub.duplicate:
@@ -109,6 +101,11 @@ class PrinterBridge:
             ack()
 
         def refused(f: Any) -> None:
+            if f.check(SubmitError) and f.value.audit is not None \
+                    and not self.service.accepting:
+                self.log.info("mqtt {prefix}: job {job} left with the broker: {error}",
+                              prefix=self.prefix, job=req.jobid, error=str(f.value))
+                return  # no PUBACK: redelivered to the next session
             self._refuse(req.jobid, str(f.value) if f.check(SubmitError) else
                          f"ERROR: {f.getErrorMessage()}", len(payload))
             ack()
@@ -139,14 +136,14 @@ class PrinterBridge:
 
         def check(job: Job | None, flushed: bool) -> Deferred[None] | None:
             if job is None and not flushed:
-                return self.manager.flushed().addCallback(
-                    lambda _: self.manager.get(jobid)).addCallback(check, True)
+                return self.service.flushed().addCallback(
+                    lambda _: self.service.job(jobid)).addCallback(check, True)
             if job is not None and job.printer != self.printer:
                 self._refuse(jobid, f"job {jobid} is not a job of this printer", size)
                 return None
-            return self.manager.cancel(jobid).addCallback(self._cancelled, jobid)
+            return self.service.cancel(jobid).addCallback(self._cancelled, jobid)
 
-        return self.manager.get(jobid).addCallback(check, False)
+        return self.service.job(jobid).addCallback(check, False)
 
     def _cancelled(self, result: CancelResult, jobid: str) -> None:
         if result.cancelled:
@@ -161,8 +158,8 @@ class PrinterBridge:
                 self._out(payload)
 
     def _status_text(self) -> str | None:
-        queue = self.manager.queues.get(self.printer)
-        return f"Waiting: {queue.status.text}" if queue is not None else None
+        status = self.service.status(self.printer)
+        return f"Waiting: {status.text}" if status is not None else None
 
     # --- events out -------------------------------------------------------------------------
 
@@ -186,10 +183,10 @@ class PrinterBridge:
             self._out(payload)
 
     def publish_status(self, force: bool = False) -> None:
-        queue = self.manager.queues.get(self.printer)
-        if queue is None or queue.status is UNKNOWN_YET:
+        status = self.service.status(self.printer)
+        if status is None or status is UNKNOWN_YET:
             return  # not read yet: the retained value (maybe the will's Offline) stands
-        payload = messages.status(queue.status.as_dict())
+        payload = messages.status(status.as_dict())
         if payload == self._last_status and not force:
             return
         self._last_status = payload

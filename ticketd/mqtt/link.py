@@ -31,10 +31,9 @@ from twisted.logger import Logger
 from ticketd.config import MqttConfig
 from ticketd.mqtt.backoff import Backoff
 from ticketd.mqtt.paho_socket import PahoSocket, quickack
-from ticketd.mqtt.tls import tls_context
 
-__all__ = ["Ack", "LinkHandler", "MqttLink", "describe_error", "tls_context",
-           "OUTBOX_LIMIT", "STOP_TIMEOUT"]
+__all__ = ["Ack", "LinkHandler", "MqttLink", "describe_error", "OUTBOX_LIMIT",
+           "STOP_TIMEOUT"]
 
 OUTBOX_LIMIT = 10_000
 STOP_TIMEOUT = 2.0
@@ -55,7 +54,7 @@ class Ack:
 
     PUBACKs go out in the order the messages came in (MQTT-4.6.0-2), and never on a later
     connection than the one the message arrived on (its packet id means nothing there: the
-    broker redelivers it instead, and the job manager de-duplicates on ``jobid``).
+    broker redelivers it instead, and the print service de-duplicates on ``jobid``).
     """
 
     __slots__ = ("link", "mid", "qos", "generation", "finished")
@@ -121,7 +120,9 @@ class MqttLink:
         if cfg.username is not None:
             client.username_pw_set(cfg.username, cfg.password)
         if cfg.tls:
-            client.tls_set_context(ctx or tls_context(cfg))
+            if ctx is None:
+                raise ValueError("mqtt: tls is on but no TLS context was given")
+            client.tls_set_context(ctx)
         client.on_connect = self._connected
         client.on_disconnect = self._disconnected
         client.on_message = self._message
@@ -168,7 +169,8 @@ class MqttLink:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except (OSError, AttributeError):
             pass
-        self._desc = PahoSocket(self, sock)
+        self._desc = PahoSocket(sock, on_read=self._read, on_write=self._write,
+                                name=f"mqtt:{self.client_id}")
         self.reactor.addReader(self._desc)
         if self.client.want_write():
             self.reactor.addWriter(self._desc)

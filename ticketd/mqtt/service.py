@@ -1,49 +1,56 @@
 """The MQTT client service: one broker connection per printer prefix, each with its own
 last will (MQTT allows one will per connection, and each prefix needs its own Offline).
 
-Connects run in a small pool of daemon threads (DNS, TCP and TLS handshakes block); every
-thing else happens on the reactor. Stopping publishes Offline on every prefix first, then
+Connects run in a small pool of daemon threads (DNS, TCP and TLS handshakes block), given
+by ``tap.py`` with the TLS context; everything else happens on the reactor. Stopping publishes Offline on every prefix first, then
 disconnects; it is started after the printer queues so that it stops before them.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import ssl
+from typing import Any, Callable, Protocol
 
 from twisted.application import service
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.logger import Logger
 
 from ticketd.config import Config
-from ticketd.jobs.manager import JobManager
+from ticketd.jobs.service import PrintService
 from ticketd.mqtt import messages
 from ticketd.mqtt.bridge import PrinterBridge
-from ticketd.mqtt.link import MqttLink, tls_context
-from ticketd.threads import DaemonThreadPool, runner
+from ticketd.mqtt.link import MqttLink
+
+
+class Threads(Protocol):
+    """What the service starts and stops with itself: the connects' thread pool."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 class MqttService(service.Service):
     log = Logger()
     name = "mqtt"
 
-    def __init__(self, config: Config, manager: JobManager, reactor: Any,
-                 run: Callable[..., Deferred] | None = None,
+    def __init__(self, config: Config, printing: PrintService, reactor: Any, *,
+                 run: Callable[..., Deferred], threads: Threads | None = None,
+                 ssl_context: ssl.SSLContext | None = None,
                  random: Callable[[], float] | None = None) -> None:
+        """``run``: blocking connects (DNS, TCP, TLS) in ``threads``, which this service
+        starts and stops; ``ssl_context``: required when ``[mqtt] tls`` is on."""
         assert config.mqtt is not None
         self.config = config
         self.mqtt = config.mqtt
-        self.manager = manager
+        self.printing = printing
         self.reactor = reactor
-        self._pool: DaemonThreadPool | None = None
-        if run is None:
-            self._pool = DaemonThreadPool(0, 4, "ticketd-mqtt", join_timeout=2.0)
-            run = runner(reactor, self._pool)
+        self._threads = threads
         self.run = run
         self.random = random
         self.bridges: dict[str, PrinterBridge] = {}
         self.links: dict[str, MqttLink] = {}
         self._unsubscribe: Callable[[], None] | None = None
-        ctx = tls_context(self.mqtt) if self.mqtt.tls else None  # bad files fail at start
         prefixes: dict[str, str] = {}
         for p in config.printers:
             prefix = (p.prefix or p.name).rstrip("/")
@@ -51,21 +58,21 @@ class MqttService(service.Service):
                 raise ValueError(f"printers.{p.name}.prefix: MQTT prefix {prefix!r} is already "
                                  f"used by printers.{prefixes[prefix]}")
             prefixes[prefix] = p.name
-            bridge = PrinterBridge(printer=p.name, prefix=prefix, manager=manager,
+            bridge = PrinterBridge(printer=p.name, prefix=prefix, service=printing,
                                    clock=reactor, max_payload=self.mqtt.max_payload)
             link = MqttLink(config=self.mqtt, client_id=f"{self.mqtt.client_id}-{p.name}",
                             will_topic=bridge.status_topic, will_payload=messages.offline(),
                             handler=bridge, reactor=reactor, run=run, random=random,
-                            ssl_context=ctx)
+                            ssl_context=ssl_context)
             bridge.link = link
             self.bridges[p.name] = bridge
             self.links[p.name] = link
 
     def startService(self) -> None:
         super().startService()
-        if self._pool is not None:
-            self._pool.start()
-        self._unsubscribe = self.manager.subscribe(self._event)
+        if self._threads is not None:
+            self._threads.start()
+        self._unsubscribe = self.printing.subscribe(self._event)
         m = self.mqtt
         self.log.info("mqtt: {n} connection(s) to {host}:{port} (MQTT {protocol}, TLS {tls})",
                       n=len(self.links), host=m.hostname, port=m.port, protocol=m.protocol,
@@ -80,8 +87,8 @@ class MqttService(service.Service):
         def done(_: object) -> None:
             if self._unsubscribe is not None:
                 self._unsubscribe()
-            if self._pool is not None:
-                self._pool.stop()
+            if self._threads is not None:
+                self._threads.stop()
         return d.addBoth(done)
 
     def _event(self, event: Any) -> None:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable
-
-from twisted.internet.defer import Deferred, DeferredSemaphore
 from twisted.web.resource import NoResource, Resource
 from twisted.web.server import Request
 from twisted.web.static import File
 
-from ticketd.web.preview_resources import PARALLEL, JobsResource, PreviewResource, ValidateResource
+from ticketd.config import ServerConfig
+from ticketd.jobs.service import PrintService
+from ticketd.web.preview_resources import JobsResource, PreviewResource, ValidateResource
 
 STATIC = Path(__file__).resolve().parent / "static"
 EXAMPLES = STATIC / "examples"
@@ -58,22 +57,11 @@ class ExamplesResource(Resource):
             {"name": n[:-5], "url": f"/static/examples/{n}"} for n in names]}).encode()
 
 
-def mount(root: Resource, manager: Any, run: Callable[..., Deferred[Any]]) -> Resource:
+def mount(root: Resource, service: PrintService, server: ServerConfig) -> Resource:
     """Put the dashboard's resources on ``root``; returns the index resource for ``/``."""
-    from ticketd.printers.virtual import printable_dots
-
-    server = manager.config.server
-    limit = DeferredSemaphore(PARALLEL)
-
-    def dots(printer: str) -> int:
-        try:
-            return printable_dots(manager.config.printer(printer))
-        except Exception:  # no longer configured
-            return 576
-
     root.putChild(b"static", StaticFiles(str(STATIC)))
     root.putChild(b"examples", ExamplesResource())
-    root.putChild(b"preview", PreviewResource(run, limit, server.max_message_size))
-    root.putChild(b"validate", ValidateResource(run, limit, server.max_message_size))
-    root.putChild(b"jobs", JobsResource(manager, run, limit, dots, server.auth_token))
+    root.putChild(b"preview", PreviewResource(service, server.max_message_size))
+    root.putChild(b"validate", ValidateResource(service, server.max_message_size))
+    root.putChild(b"jobs", JobsResource(service, server.auth_token))
     return IndexResource()

@@ -14,17 +14,15 @@ coalesced per printer and only when they changed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.logger import Logger
 
 from ticketd.jobs.model import JobEvent
+from ticketd.jobs.service import PrinterSnapshot, PrintService
 from ticketd.web.frames import BadRequest, job_id_of
 from ticketd.web.replies import Message
-
-if TYPE_CHECKING:
-    from ticketd.web.messages import Hub, Session
 
 SNAPSHOT_JOBS = 20  # recent jobs per printer in a snapshot
 MAX_PENDING = 5000  # events kept behind a snapshot being read (beyond: the feed restarts)
@@ -33,14 +31,24 @@ MAX_VALIDATING = 4  # validations in flight per connection
 
 # --- messages -----------------------------------------------------------------------------
 
-def printer_state(queue: Any) -> dict[str, Any]:
+class Subscriber(Protocol):
+    """What the feed needs of a connection (``messages.Session``)."""
+
+    peer: str
+
+    def send(self, message: Message) -> None: ...
+
+    def fail(self, f: Any, request_id: str | None) -> None: ...
+
+
+def printer_state(snap: PrinterSnapshot) -> dict[str, Any]:
     """One printer as the dashboard shows it: status and queue figures."""
-    status = queue.status
+    status = snap.status
     state: dict[str, Any] = {
-        "name": queue.printer, "connection": queue.config.connection,
+        "name": snap.name, "connection": snap.connection,
         "status": status.text, "ok": status.ok, "paper_near_end": status.paper_near_end,
-        "queue": queue.length, "capacity": queue.config.queue_capacity, "held": queue.held,
-        "printing": queue.current.id if queue.current is not None and queue.writing else None,
+        "queue": snap.queue, "capacity": snap.capacity, "held": snap.held,
+        "printing": snap.printing,
     }
     if status.detail:
         state["detail"] = status.detail
@@ -55,15 +63,16 @@ def job_event(event: JobEvent) -> Message:
     return message
 
 
-def printer_event(queue: Any) -> Message:
-    return {"tipo": "event", "event": "printer", "printer": queue.printer,
-            "status": printer_state(queue)}
+def printer_event(snap: PrinterSnapshot) -> Message:
+    return {"tipo": "event", "event": "printer", "printer": snap.name,
+            "status": printer_state(snap)}
 
 
-def snapshot(manager: Any, limit: int = SNAPSHOT_JOBS) -> Deferred[Message]:
+def snapshot(service: PrintService, limit: int = SNAPSHOT_JOBS) -> Deferred[Message]:
     """Every printer's state now and its ``limit`` most recent jobs from the journal."""
-    printers = [printer_state(q) for q in manager.queues.values()]
-    reads = [manager.recent(name, limit) for name in manager.queues]
+    snaps = service.printers()
+    printers = [printer_state(p) for p in snaps]
+    reads = [service.recent(p.name, limit) for p in snaps]
 
     def built(results: list[list[Any]]) -> Message:
         jobs = [job.summary() for found in results for job in found]
@@ -91,7 +100,7 @@ class Feed:
     replaced by a fresh one once it arrives (``overflowed``). The client then gets one
     snapshot that is up to date, never one with a silent gap after it."""
 
-    def __init__(self, session: "Session") -> None:
+    def __init__(self, session: Subscriber) -> None:
         self.session = session
         self.pending: list[Message] | None = []
         self.overflowed = False
@@ -119,14 +128,15 @@ class Live:
 
     log = Logger()
 
-    def __init__(self, hub: "Hub") -> None:
-        self.hub = hub
-        self.feeds: dict["Session", Feed] = {}
-        self.validating: dict["Session", int] = {}
+    def __init__(self, service: PrintService, clock: Any) -> None:
+        self.service = service
+        self.clock = clock
+        self.feeds: dict[Subscriber, Feed] = {}
+        self.validating: dict[Subscriber, int] = {}
         self._sent: dict[str, dict[str, Any]] = {}  # last printer state sent, per printer
         self._refresh: set[str] = set()  # printers whose queue figures may have changed
 
-    def closed(self, session: "Session") -> None:
+    def closed(self, session: Subscriber) -> None:
         self.feeds.pop(session, None)
         self.validating.pop(session, None)
 
@@ -141,39 +151,40 @@ class Live:
             self.log.failure("dashboard: event {event!r} not published", event=event)
 
     def _publish(self, event: Any) -> None:
-        queues = self.hub.manager.queues
         if isinstance(event, JobEvent):
             self._broadcast(job_event(event))
-            if event.job.printer in queues and not self._refresh:
-                self.hub.clock.callLater(0, self._refresh_printers)
+            if not self._refresh:
+                self.clock.callLater(0, self._refresh_printers)
             self._refresh.add(event.job.printer)
-        elif getattr(event, "printer", None) in queues:
-            self._send_printer(queues[event.printer])
+        else:
+            snap = self.service.printer(getattr(event, "printer", None) or "")
+            if snap is not None:
+                self._send_printer(snap)
 
     def _broadcast(self, message: Message) -> None:
         for feed in list(self.feeds.values()):
             feed.push(message)
 
-    def _send_printer(self, queue: Any, only_if_changed: bool = False) -> None:
-        message = printer_event(queue)
-        if only_if_changed and self._sent.get(queue.printer) == message["status"]:
+    def _send_printer(self, snap: PrinterSnapshot, only_if_changed: bool = False) -> None:
+        message = printer_event(snap)
+        if only_if_changed and self._sent.get(snap.name) == message["status"]:
             return
-        self._sent[queue.printer] = message["status"]
+        self._sent[snap.name] = message["status"]
         self._broadcast(message)
 
     def _refresh_printers(self) -> None:
         names, self._refresh = self._refresh, set()
-        queues = self.hub.manager.queues
         for name in sorted(names):
-            if name in queues and self.feeds:
-                self._send_printer(queues[name], only_if_changed=True)
+            snap = self.service.printer(name)
+            if snap is not None and self.feeds:
+                self._send_printer(snap, only_if_changed=True)
 
     # --- commands (called by Session.dispatch) -------------------------------------------
 
-    def subscribe(self, session: "Session", message: dict[str, Any]) -> None:
+    def subscribe(self, session: Subscriber, message: dict[str, Any]) -> None:
         self._start(session, _request_id(message))
 
-    def _start(self, session: "Session", request_id: str | None) -> None:
+    def _start(self, session: Subscriber, request_id: str | None) -> None:
         """Read a snapshot for ``session``; events wait behind it in a new Feed."""
         feed = Feed(session)
         self.feeds[session] = feed  # before reading: nothing that happens next is missed
@@ -190,17 +201,17 @@ class Live:
             if request_id is not None:
                 snap["id"] = request_id
             feed.release(snap)
-            for q in self.hub.manager.queues.values():
-                self._sent.setdefault(q.printer, printer_state(q))
+            for p in self.service.printers():
+                self._sent.setdefault(p.name, printer_state(p))
 
         def failed(f: Any) -> None:
             if self.feeds.get(session) is feed:
                 del self.feeds[session]
-            session._bug(f, request_id)
+            session.fail(f, request_id)
 
-        snapshot(self.hub.manager).addCallbacks(ready, failed)
+        snapshot(self.service).addCallbacks(ready, failed)
 
-    def validate(self, session: "Session", message: dict[str, Any]) -> None:
+    def validate(self, session: Subscriber, message: dict[str, Any]) -> None:
         request_id = _request_id(message)
         datos = message.get("datos")
         if datos is None:
@@ -208,7 +219,6 @@ class Live:
         if self.validating.get(session, 0) >= MAX_VALIDATING:
             raise BadRequest("Too many validations in progress: wait for their replies",
                              request_id)
-        from ticketd.documents import validate as validate_document
         self.validating[session] = self.validating.get(session, 0) + 1
 
         def done(errors: list[str]) -> None:
@@ -219,9 +229,9 @@ class Live:
                 self.validating[session] -= 1
             return result
 
-        d = self.hub.run(validate_document, datos)
+        d = self.service.validate(datos)
         d.addBoth(settle)
-        d.addCallbacks(done, lambda f: session._bug(f, request_id))
+        d.addCallbacks(done, lambda f: session.fail(f, request_id))
 
 
 def _request_id(message: dict[str, Any]) -> str | None:
@@ -231,13 +241,5 @@ def _request_id(message: dict[str, Any]) -> str | None:
         return None
 
 
-def command(name: str) -> Any:
-    """``Session.COMMANDS`` entry for the hub's Live method ``name``."""
-    def handle(session: "Session", message: dict[str, Any]) -> None:
-        getattr(session.hub.live, name)(session, message)
-    handle.__name__ = name
-    return handle
-
-
-__all__ = ["Live", "Feed", "snapshot", "printer_state", "job_event", "printer_event",
-           "validation", "command"]
+__all__ = ["Live", "Feed", "Subscriber", "snapshot", "printer_state", "job_event",
+           "printer_event", "validation"]

@@ -1,8 +1,8 @@
-"""The WebSocket API's message handling, without sockets (PROTOCOL.md section 2).
+"""The WebSocket API's message handling, without sockets (docs/protocol.rst, "WebSocket").
 
-A :class:`Hub` (one per server) holds what all connections share: the job manager, the
-auth token, the rate limit, printer discovery, and the routing of each job's ``result`` to
-the connections waiting for it. A :class:`Session` (one per connection) turns each incoming
+A :class:`Hub` (one per server) holds what all connections share: the print service, the
+auth token, the rate limit, and the routing of each job's ``result`` to the connections
+waiting for it. A :class:`Session` (one per connection) turns each incoming
 frame into a command and its replies, handed to a ``send(dict)`` callback. The Autobahn
 protocol in ``ws.py`` only moves bytes, so everything here is tested without a reactor.
 
@@ -17,17 +17,16 @@ import binascii
 import collections
 import hmac
 import uuid
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
-from twisted.internet.defer import Deferred, maybeDeferred, succeed
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
-from ticketd.jobs.manager import (CancelResult, QueueFull, SubmitError, Submission,
-                                  UnknownPrinter)
 from ticketd.jobs.model import Job, JobEvent, JobKind
+from ticketd.jobs.service import CancelResult, PrintService, SubmitError, Submission
 from ticketd.web import replies
 from ticketd.web.frames import BadRequest, deadline_of, decode, job_id_of, show
-from ticketd.web.live import Live, command
+from ticketd.web.live import Live
 from ticketd.web.ratelimit import TokenBucket
 from ticketd.web.replies import Message
 
@@ -46,51 +45,25 @@ class Refused(BadRequest):
         self.reason = reason
 
 
-def _refusal(e: SubmitError) -> str:
-    return ("queue_full" if isinstance(e, QueueFull) else
-            "unknown_printer" if isinstance(e, UnknownPrinter) else "unavailable")
-
-
-class Manager(Protocol):
-    """What the handler needs of :class:`ticketd.jobs.manager.JobManager`."""
-
-    config: Any
-    queues: dict[str, Any]
-
-    def route(self, model: str | None) -> Any: ...
-    def printer_named(self, name: str) -> Any: ...
-    def submit(self, *, job_id: str, printer: str, source: str, kind: JobKind, payload: Any,
-               expires: float | None = None) -> Deferred[Submission]: ...
-    def cancel(self, job_id: str) -> Deferred[CancelResult]: ...
-    def get(self, job_id: str) -> Deferred[Job | None]: ...
-    def subscribe(self, listener: Callable[[Any], None]) -> Callable[[], None]: ...
-
-
-Discover = Callable[[], Deferred[tuple[list[dict[str, Any]], dict[str, Any]]]]
-
-
 class Hub:
     """Shared by all connections of one server; routes results to waiting connections."""
 
     log = Logger()
 
-    def __init__(self, manager: Manager, *, clock: Any, auth_token: str | None = None,
-                 rate_limit: float = 0.0, discover: Discover | None = None,
-                 run: Callable[..., Deferred[Any]] = maybeDeferred) -> None:
-        self.manager = manager
+    def __init__(self, service: PrintService, *, clock: Any, auth_token: str | None = None,
+                 rate_limit: float = 0.0) -> None:
+        self.service = service
         self.clock = clock
         self.auth_token = auth_token
         self.rate_limit = rate_limit
-        self.discover = discover or self._configured_only
         self.waiting: dict[str, set[Session]] = collections.defaultdict(set)
         self.sessions: set[Session] = set()
-        self.run = run  # CPU work off the reactor (document validation): a thread runner
-        self.live = Live(self)  # the dashboard's subscriptions (live.py)
+        self.live = Live(service, clock)  # the dashboard's subscriptions (live.py)
         self._unsubscribe: Callable[[], None] | None = None
 
     def start(self) -> None:
         if self._unsubscribe is None:
-            self._unsubscribe = self.manager.subscribe(self._on_event)
+            self._unsubscribe = self.service.subscribe(self._on_event)
 
     def stop(self) -> None:
         if self._unsubscribe is not None:
@@ -142,10 +115,6 @@ class Hub:
             session.jobs.discard(event.job.id)
             session.deliver(event.job.id, message)
 
-    def _configured_only(self) -> Deferred[tuple[list[dict[str, Any]], dict[str, Any]]]:
-        from ticketd.web.discovery import configured_listing
-        return succeed(configured_listing(self.manager))
-
 
 class Session:
     """One connection: each frame in, its replies out through ``send``."""
@@ -184,9 +153,7 @@ class Session:
             message = decode(frame)
             self.dispatch(message)
         except Refused as e:
-            self.log.warn("ws {peer}: {tipo} refused ({reason}): {why}", peer=self.peer,
-                          tipo=show(message.get("tipo")), reason=e.reason, why=str(e),
-                          job=e.job_id, audit=True)
+            self._audit(show(message.get("tipo")), e.job_id, e.reason, str(e))
             self.send(replies.error(str(e), e.job_id))
         except BadRequest as e:
             self.log.info("ws {peer}: refused {tipo}: {why}", peer=self.peer,
@@ -195,6 +162,10 @@ class Session:
         except Exception:
             self.log.failure("ws {peer}: error handling a message", peer=self.peer)
             self.send(replies.error(replies.INTERNAL, _safe_id(message)))
+
+    def _audit(self, tipo: str, job_id: str | None, reason: str, why: str) -> None:
+        self.log.warn("ws {peer}: {tipo} refused ({reason}): {why}", peer=self.peer,
+                      tipo=tipo, reason=reason, why=why, job=job_id, audit=True)
 
     def dispatch(self, message: dict[str, Any]) -> None:
         tipo = message.get("tipo")
@@ -220,13 +191,10 @@ class Session:
         if isinstance(name, str):
             printer = self._printer(name, _safe_id(message), explicit=True)
         else:  # the default printer, else the first one: Ticket Daemon had a single queue
-            try:
-                printer = str(self.hub.manager.route(None).name)
-            except SubmitError:
-                printer = self.hub.manager.config.printers[0].name
-        queue = self.hub.manager.queues[printer]
-        self.send(replies.queue_status(printer, queue.length, queue.config.queue_capacity,
-                                       _safe_id(message)))
+            printer = self.hub.service.default_printer()
+        snap = self.hub.service.printer(printer)
+        assert snap is not None
+        self.send(replies.queue_status(printer, snap.queue, snap.capacity, _safe_id(message)))
 
     def ticket(self, message: dict[str, Any]) -> None:
         job_id = job_id_of(message, required=False)
@@ -268,11 +236,9 @@ class Session:
             if job is None:
                 self.send(replies.error(f"Unknown job id: {job_id}", job_id))
                 return
-            queue = self.hub.manager.queues.get(job.printer)
-            position = queue.position(job) if queue is not None and job.state.waiting else None
-            self.send(replies.job_state(job, position))
+            self.send(replies.job_state(job, self.hub.service.position(job)))
 
-        self._later(self.hub.manager.get(job_id), found, job_id)
+        self._later(self.hub.service.job(job_id), found, job_id)
 
     def cancel(self, message: dict[str, Any]) -> None:
         job_id = job_id_of(message, required=True)
@@ -294,18 +260,24 @@ class Session:
                 self.send(replies.result(job))
             self.send(replies.error(outcome.message, job_id))
 
-        self._later(self.hub.manager.cancel(job_id), done, job_id)
+        self._later(self.hub.service.cancel(job_id), done, job_id)
 
     def get_printers(self, message: dict[str, Any]) -> None:
         def listed(found: tuple[list[dict[str, Any]], dict[str, Any]]) -> None:
             self.send(replies.printers(*found))
 
-        self._later(self.hub.discover(), listed, None)
+        self._later(self.hub.service.discover(), listed, None)
+
+    def subscribe(self, message: dict[str, Any]) -> None:
+        self.hub.live.subscribe(self, message)
+
+    def validate(self, message: dict[str, Any]) -> None:
+        self.hub.live.validate(self, message)
 
     COMMANDS: dict[str, Callable[[Session, dict[str, Any]], None]] = {
         "ticket": ticket, "raw": raw, "status": status, "ping": ping,
         "get_printers": get_printers, "job_status": job_status, "cancel": cancel,
-        "subscribe": command("subscribe"), "validate": command("validate"),
+        "subscribe": subscribe, "validate": validate,
     }
 
     # --- helpers ---------------------------------------------------------------------------
@@ -313,15 +285,16 @@ class Session:
     def _printer(self, name: str | None, job_id: str | None, explicit: bool = False) -> str:
         """The configured printer that ``name`` (model, name or alias) routes to. An
         ``explicit`` name (``datos.printer``) must exist: no fallback to the default."""
+        service = self.hub.service
         if explicit and name is not None:
-            if self.hub.manager.printer_named(name) is None:
-                known = ", ".join(p.name for p in self.hub.manager.config.printers)
+            if service.printer_named(name) is None:
+                known = ", ".join(service.names())
                 raise Refused(f"PRINTER: unknown printer {name!r}; configured printers: "
                               f"{known}", job_id, "unknown_printer")
         try:
-            return str(self.hub.manager.route(name).name)
+            return service.route(name)
         except SubmitError as e:
-            raise Refused(str(e), job_id, _refusal(e)) from None
+            raise Refused(str(e), job_id, e.audit or "unavailable") from None
 
     def _deadline(self, message: dict[str, Any], job_id: str | None) -> float | None:
         return deadline_of(message, self.hub.clock.seconds(), job_id)
@@ -336,15 +309,8 @@ class Session:
         self.hub.wait(job_id, self)
         self.jobs.add(job_id)
         self._unacked[job_id] += 1
-        try:
-            d = self.hub.manager.submit(job_id=job_id, printer=printer, source="ws", kind=kind,
-                                        payload=payload, expires=expires)
-        except SubmitError as e:
-            self._settle(job_id, newly, refused=True)
-            raise Refused(str(e), job_id, _refusal(e)) from None
-        except Exception:
-            self._settle(job_id, newly, refused=True)
-            raise
+        d = self.hub.service.submit(job_id=job_id, printer=printer, source="ws", kind=kind,
+                                    payload=payload, expires=expires)
 
         def accepted(sub: Submission) -> None:
             job = sub.job
@@ -361,6 +327,9 @@ class Session:
             self._settle(job_id, newly, refused=True)
             if f.check(SubmitError):
                 mensaje = str(f.value)
+                if f.value.audit is not None:  # refused at the door: an audit event
+                    self._audit(kind.value if kind is JobKind.RAW else "ticket", job_id,
+                                f.value.audit, mensaje)
             else:
                 self.log.failure("ws {peer}: submit {job} failed", f, peer=self.peer,
                                  job=job_id)
@@ -368,7 +337,7 @@ class Session:
             self.send(replies.error(mensaje, job_id))
 
         d.addCallbacks(accepted, refused)
-        d.addErrback(self._bug, job_id)
+        d.addErrback(self.fail, job_id)
 
     def _settle(self, job_id: str, newly: bool, refused: bool) -> None:
         """The submit answered: forget a refused id, send a result held behind the ack."""
@@ -390,9 +359,10 @@ class Session:
 
     def _later(self, d: Deferred[Any], then: Callable[[Any], None], job_id: str | None) -> None:
         d.addCallback(then)
-        d.addErrback(self._bug, job_id)
+        d.addErrback(self.fail, job_id)
 
-    def _bug(self, f: Any, job_id: str | None) -> None:
+    def fail(self, f: Any, job_id: str | None) -> None:
+        """A request that failed unexpectedly: logged, and answered INTERNAL."""
         self.log.failure("ws {peer}: error handling a message", f, peer=self.peer)
         self.send(replies.error(replies.INTERNAL, job_id))
 

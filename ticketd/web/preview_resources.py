@@ -1,9 +1,8 @@
 """Receipt pictures over HTTP: ``POST /preview``, ``POST /validate`` and
 ``GET /jobs/<id>/preview.png``.
 
-The work (validation, rendering, drawing the PNG) is plain functions run through an injected
-thread runner, never on the reactor, and at most :data:`PARALLEL` at a time so that a burst
-of previews cannot starve the printers' threads of CPU. Bad input always gets a clear answer:
+The work (validation, rendering, drawing the PNG) is the print service's, off the reactor;
+these resources only map its answers to HTTP. Bad input always gets a clear answer:
 400 with ``{"errors": ["VALIDATION: ...", ...]}`` (the categories of the WebSocket API),
 413 for a body over ``server.max_message_size``.
 """
@@ -12,81 +11,37 @@ from __future__ import annotations
 
 import hmac
 import json
-from typing import Any, Callable
+from typing import Any
 
-from twisted.internet.defer import Deferred, DeferredSemaphore
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
-from ticketd.jobs.model import Job, JobKind
+from ticketd.jobs.service import DocumentError, PrintService
 
-PARALLEL = 2
-Run = Callable[..., Deferred[Any]]
 Answer = tuple[int, bytes, bytes]  # (HTTP code, content type, body)
 JSON = b"application/json"
 PNG = b"image/png"
+TEXT = b"text/plain; charset=utf-8"
 
-
-# --- plain functions (run in a thread) ----------------------------------------------------
 
 def _json(code: int, body: Any) -> Answer:
     return code, JSON, json.dumps(body).encode()
 
 
-def preview_document(body: bytes, fmt: str = "png") -> Answer:
-    """A v1 document (JSON bytes) → its receipt as PNG (or text lines), or 400 + errors."""
-    from ticketd.documents import DocumentError, render
-    from ticketd.receipt_image import render_png, render_text
-
-    try:
-        rendered = render(body)
-    except DocumentError as e:
-        return _json(400, {"errors": e.errors})
-    dots = rendered.profile.dots
-    if fmt == "text":
-        text = "\n".join(render_text(rendered.data, dots=dots)) + "\n"
-        return 200, b"text/plain; charset=utf-8", text.encode("utf-8")
-    return 200, PNG, render_png(rendered.data, dots=dots)
-
-
-def validate_document(body: bytes) -> Answer:
-    """``{"valid": bool, "errors": [...]}`` for a v1 document (JSON bytes); always 200."""
-    from ticketd.documents import validate
-
-    errors = validate(body)
-    return _json(200, {"valid": not errors, "errors": errors})
-
-
-def job_png(job: Job, dots: int) -> Answer:
-    """A journaled job's picture: documents are rendered again (same bytes as printed),
-    raw jobs are drawn as they are, ``dots`` wide (the printer's width)."""
-    from ticketd.receipt_image import render_png
-
-    if job.kind is JobKind.RAW:
-        return 200, PNG, render_png(bytes(job.payload or b""), dots=dots)
-    from ticketd.documents import DocumentError, render
-    try:
-        rendered = render(job.document())
-    except DocumentError as e:
-        return _json(422, {"errors": e.errors})
-    return 200, PNG, render_png(rendered.data, dots=rendered.profile.dots)
-
-
-# --- resources ----------------------------------------------------------------------------
-
 class _Worker(Resource):
-    """Runs one plain function per request in a thread and writes its Answer."""
+    """Writes the Answer of one print-service call per request."""
 
     isLeaf = True
     log = Logger()
 
-    def __init__(self, run: Run, limit: DeferredSemaphore) -> None:
+    def __init__(self, service: PrintService) -> None:
         super().__init__()
-        self.run = run
-        self.limit = limit
+        self.service = service
 
-    def answer(self, request: Request, f: Callable[..., Answer], *args: Any) -> Any:
+    def answer(self, request: Request, d: Deferred[Answer], invalid: int = 400) -> Any:
+        """``d`` fires with the Answer; a DocumentError becomes ``invalid`` + its errors."""
         gone: list[bool] = []
         request.notifyFinish().addErrback(lambda _: gone.append(True))
 
@@ -101,11 +56,13 @@ class _Worker(Resource):
             request.finish()
 
         def failed(f: Any) -> None:
+            if f.check(DocumentError):
+                write(_json(invalid, {"errors": f.value.errors}))
+                return
             self.log.failure("{path}: request failed", f, path=request.path)
             if not gone:
                 write(_json(500, {"errors": ["ERROR: internal error, nothing was rendered"]}))
 
-        d = self.limit.run(self.run, f, *args)
         d.addCallbacks(write, failed)
         return NOT_DONE_YET
 
@@ -113,8 +70,8 @@ class _Worker(Resource):
 class _DocumentPost(_Worker):
     """A POST whose body is one v1 document, at most ``max_size`` bytes."""
 
-    def __init__(self, run: Run, limit: DeferredSemaphore, max_size: int) -> None:
-        super().__init__(run, limit)
+    def __init__(self, service: PrintService, max_size: int) -> None:
+        super().__init__(service)
         self.max_size = max_size
 
     def body(self, request: Request) -> bytes | None:
@@ -142,7 +99,12 @@ class PreviewResource(_DocumentPost):
         if data is None:
             return NOT_DONE_YET
         fmt = (request.args.get(b"format") or [b"png"])[0].decode("ascii", "replace")
-        return self.answer(request, preview_document, data, fmt)
+        if fmt == "text":
+            d = self.service.preview_text(data).addCallback(
+                lambda lines: (200, TEXT, ("\n".join(lines) + "\n").encode("utf-8")))
+        else:
+            d = self.service.preview_png(data).addCallback(lambda png: (200, PNG, png))
+        return self.answer(request, d)
 
 
 class ValidateResource(_DocumentPost):
@@ -152,17 +114,17 @@ class ValidateResource(_DocumentPost):
         data = self.body(request)
         if data is None:
             return NOT_DONE_YET
-        return self.answer(request, validate_document, data)
+        d = self.service.validate(data).addCallback(
+            lambda errors: _json(200, {"valid": not errors, "errors": errors}))
+        return self.answer(request, d)
 
 
 class JobsResource(Resource):
     """``/jobs/<id>/preview.png`` (the id URL-quoted; ``%2F`` stays inside the id)."""
 
-    def __init__(self, manager: Any, run: Run, limit: DeferredSemaphore, dots: Callable[[str], int],
-                 auth_token: str | None) -> None:
+    def __init__(self, service: PrintService, auth_token: str | None) -> None:
         super().__init__()
-        self.manager, self.run, self.limit = manager, run, limit
-        self.dots = dots
+        self.service = service
         self.auth_token = auth_token
 
     def getChild(self, path: bytes, request: Request) -> Resource:  # noqa: N802
@@ -174,7 +136,7 @@ class JobsResource(Resource):
 
 class JobPreviewResource(_Worker):
     def __init__(self, jobs: JobsResource, job_id: str) -> None:
-        super().__init__(jobs.run, jobs.limit)
+        super().__init__(jobs.service)
         self.jobs = jobs
         self.job_id = job_id
 
@@ -182,19 +144,14 @@ class JobPreviewResource(_Worker):
         token = self.jobs.auth_token
         if token is not None and not _token_ok(request, token):
             return _error(request, 401, "Invalid or missing auth token")
-        committer = self.jobs.manager.committer
-        d = committer.read(committer.journal.get, self.job_id, True)
 
-        def found(job: Job | None) -> None:
-            if job is None or job.payload is None:
-                _error(request, 404, f"Unknown job id: {self.job_id}", finish=True)
-                return
-            self.answer(request, job_png, job, self.jobs.dots(job.printer))
+        def found(png: bytes | None) -> Answer:
+            if png is None:
+                return _json(404, {"errors": [f"Unknown job id: {self.job_id}"]})
+            return 200, PNG, png
 
-        d.addCallback(found)
-        d.addErrback(lambda f: (self.log.failure("job preview", f),
-                                _error(request, 500, "ERROR: internal error", finish=True)))
-        return NOT_DONE_YET
+        return self.answer(request, self.service.job_png(self.job_id).addCallback(found),
+                           invalid=422)
 
 
 class _NotFound(Resource):

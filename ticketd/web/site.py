@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
-from ticketd.jobs.manager import JobManager
+from ticketd.config import ServerConfig
+from ticketd.jobs.service import PrintService
 from ticketd.web.health import HealthResource
 
 if TYPE_CHECKING:
@@ -27,43 +28,32 @@ class Root(Resource):
         return b"ticketd is running. See /health.\n"
 
 
-def build_site(manager: JobManager, started: float, reactor: Any = None,
-               metrics: Metrics | None = None) -> Site:
-    """The Site; with ``reactor`` (the daemon always passes it) ``/ws`` is mounted too."""
+def build_site(service: PrintService, server: ServerConfig, *, clock: Any,
+               started: float, reactor: Any = None, metrics: Metrics | None = None) -> Site:
+    """The Site; with ``reactor`` (the daemon always passes it) ``/ws`` and the dashboard
+    are mounted too. Everything it serves goes through ``service``."""
     root = Root()
-    root.putChild(b"health", HealthResource(manager, started))
+    root.putChild(b"health", HealthResource(service, started, clock.seconds))
     if metrics is not None:
         from ticketd.web.metrics import MetricsResource
         root.putChild(b"metrics", MetricsResource(metrics))
     if reactor is not None:
-        root.putChild(b"ws", websocket(manager, reactor, metrics))
+        root.putChild(b"ws", websocket(service, server, reactor, metrics))
         from ticketd.web import dashboard
-        root.index = dashboard.mount(root, manager, in_reactor_threads(reactor))
+        root.index = dashboard.mount(root, service, server)
     site = Site(root)
     site.displayTracebacks = False
     return site
 
 
-def websocket(manager: JobManager, reactor: Any, metrics: Metrics | None = None) -> Resource:
-    """``/ws``: the message hub (results routing, discovery in the reactor's thread pool)."""
-    from ticketd.web.discovery import Discovery
+def websocket(service: PrintService, server: ServerConfig, reactor: Any,
+              metrics: Metrics | None = None) -> Resource:
+    """``/ws``: the message hub over the Autobahn adapter."""
     from ticketd.web.messages import Hub
     from ticketd.web.ws import resource
 
-    server = manager.config.server
-    in_thread = in_reactor_threads(reactor)
-    hub = Hub(manager, clock=reactor, auth_token=server.auth_token,
-              rate_limit=server.rate_limit,
-              discover=Discovery(manager, clock=reactor, run=in_thread), run=in_thread)
+    hub = Hub(service, clock=reactor, auth_token=server.auth_token,
+              rate_limit=server.rate_limit)
     if metrics is not None:
         metrics.watch_connections(lambda: len(hub.sessions))
     return resource(hub, server, reactor)
-
-
-def in_reactor_threads(reactor: Any) -> Any:
-    """``run(f, *args)`` in the reactor's shared thread pool (discovery, previews)."""
-    from twisted.internet.threads import deferToThreadPool
-
-    def in_thread(f: Any, *args: Any) -> Any:
-        return deferToThreadPool(reactor, reactor.getThreadPool(), f, *args)
-    return in_thread

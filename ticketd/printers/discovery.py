@@ -1,11 +1,11 @@
-"""``get_printers``: the configured printers with live status, plus receipt printers that
+"""Printer discovery: the configured printers with live status, plus receipt printers that
 are plugged in or installed but not configured (Linux: USB, ``/dev/usb/lp*``, serial ports,
-CUPS queues), in Ticket Daemon's ``printers`` shape.
+CUPS queues), in Ticket Daemon's ``printers`` shape (``get_printers``, docs/protocol.rst).
 
 The scanners block (USB descriptors, ``lpstat``), so :class:`Discovery` runs them through an
 injected thread runner and caches what they found for 30 s on an injected clock; the
-configured printers' status is read fresh each time (it is in memory). Everything else here
-is plain functions of plain data.
+configured printers' status is read fresh each time through an injected callable (it is in
+memory). Everything else here is plain functions of plain data, tested without hardware.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from ticketd.config import PrinterConfig
 from ticketd.printers.status import UNKNOWN_YET, PrinterStatus
 
 Entry = dict[str, Any]
+Configured = Iterable[tuple[PrinterConfig, PrinterStatus]]
 Runner = Callable[..., Deferred]
 CACHE_SECONDS = 30.0
 
@@ -103,15 +104,14 @@ def summarise(listing: list[Entry], default: str) -> dict[str, Any]:
             "detected_count": len(listing), "thermal_count": thermal, "default_name": default}
 
 
-def merge(manager: Any, candidates: list[Entry]) -> tuple[list[Entry], dict[str, Any]]:
+def merge(configured: Configured, candidates: list[Entry]) -> tuple[list[Entry], dict[str, Any]]:
     """Configured printers (live status) first, then the detected ones not configured."""
-    printers = list(manager.config.printers)
-    default = default_name(printers)
+    pairs = list(configured)
+    default = default_name(p for p, _ in pairs)
     listing: list[Entry] = []
     keys: dict[tuple[Any, ...], Entry] = {}
-    for p in printers:
-        queue = manager.queues.get(p.name)
-        entry = configured_entry(p, queue.status if queue is not None else UNKNOWN_YET, default)
+    for p, status in pairs:
+        entry = configured_entry(p, status, default)
         listing.append(entry)
         key = match_key(p)
         if key is not None:
@@ -125,8 +125,8 @@ def merge(manager: Any, candidates: list[Entry]) -> tuple[list[Entry], dict[str,
     return listing, summarise(listing, default)
 
 
-def configured_listing(manager: Any) -> tuple[list[Entry], dict[str, Any]]:
-    return merge(manager, [])
+def configured_listing(configured: Configured) -> tuple[list[Entry], dict[str, Any]]:
+    return merge(configured, [])
 
 
 # --- detection (blocking: run in a thread) -------------------------------------------------
@@ -277,10 +277,10 @@ class Discovery:
 
     log = Logger()
 
-    def __init__(self, manager: Any, *, clock: Any, run: Runner,
+    def __init__(self, configured: Callable[[], Configured], *, clock: Any, run: Runner,
                  scanners: Iterable[Callable[[], list[Entry]]] = SCANNERS,
                  ttl: float = CACHE_SECONDS) -> None:
-        self.manager = manager
+        self.configured = configured
         self.clock = clock
         self.run = run
         self.scanners = tuple(scanners)
@@ -292,7 +292,7 @@ class Discovery:
     def __call__(self) -> Deferred[tuple[list[Entry], dict[str, Any]]]:
         now = self.clock.seconds()
         if self._stamp is not None and now - self._stamp < self.ttl:
-            return succeed(merge(self.manager, self._found))
+            return succeed(merge(self.configured(), self._found))
         d: Deferred[tuple[list[Entry], dict[str, Any]]] = Deferred()
         if self._waiting is not None:
             self._waiting.append(d)
@@ -312,4 +312,4 @@ class Discovery:
     def _answer(self) -> None:
         waiting, self._waiting = self._waiting or [], None
         for d in waiting:
-            d.callback(merge(self.manager, self._found))
+            d.callback(merge(self.configured(), self._found))

@@ -1,0 +1,98 @@
+"""The values and errors of the print service's API (:mod:`ticketd.jobs.service`).
+
+Everything a transport gets back from the job core is one of these (or a
+:class:`~ticketd.jobs.model.Job` and its events): immutable values that say what happened,
+never a live queue or journal. Plain attrs classes, no reactor.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from ticketd.documents.errors import DocumentError
+from ticketd.jobs.model import Job
+from ticketd.printers.status import UNKNOWN_YET, PrinterStatus
+
+__all__ = ["SubmitError", "ShuttingDown", "NotStorable", "QueueFull", "UnknownPrinter",
+           "Submission", "CancelResult", "PrinterEvent", "PrinterSnapshot", "DocumentError",
+           "PrinterStatus", "UNKNOWN_YET"]
+
+
+class SubmitError(Exception):
+    """A job refused; ``str()`` is the message for the client.
+
+    ``audit`` names the reason of a refusal at the door (queue full, unknown printer, the
+    daemon stopping, a document that cannot be stored), which the transports log as an audit
+    event; it is None for a job that was taken but could not be recorded."""
+
+    audit: str | None = None
+
+
+class ShuttingDown(SubmitError):
+    audit = "unavailable"
+
+
+class NotStorable(SubmitError):
+    audit = "unavailable"
+
+
+class QueueFull(SubmitError):
+    audit = "queue_full"
+
+    def __init__(self, printer: str, current: int, capacity: int) -> None:
+        super().__init__("Queue full, please retry in a few seconds")
+        self.printer, self.current, self.capacity = printer, current, capacity
+
+
+class UnknownPrinter(SubmitError):
+    audit = "unknown_printer"
+
+
+@attrs.frozen
+class PrinterEvent:
+    """A printer's status changed from ``old`` to ``new``."""
+
+    printer: str
+    old: PrinterStatus
+    new: PrinterStatus
+
+
+@attrs.frozen
+class Submission:
+    """The answer to a submit: the job (new or the one already known by that id)."""
+
+    job: Job
+    duplicate: bool
+    current: int
+    capacity: int
+    position: int | None
+
+
+@attrs.frozen
+class CancelResult:
+    job: Job | None
+    cancelled: bool
+    message: str
+
+
+@attrs.frozen
+class PrinterSnapshot:
+    """One printer as it is now: what /health, the dashboard, metrics, ``status``,
+    ``get_printers`` and MQTT's ``P/status`` show. ``queue`` counts the waiting jobs (not the
+    one being printed); ``printing`` is the id of the job whose bytes are being written."""
+
+    name: str
+    connection: str
+    status: PrinterStatus
+    queue: int
+    capacity: int
+    held: int
+    printing: str | None
+    jobs_processed: int
+    jobs_failed: int
+    last_error: str | None
+    running: bool
+    default: bool
+    dots: int
+    aliases: tuple[str, ...] = ()
+    prefix: str | None = None

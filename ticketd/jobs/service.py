@@ -1,0 +1,184 @@
+"""The print service: the one door between the transports (``web/``, ``mqtt/``) and the
+job core.
+
+The transports adapt their protocol to this API and nothing else of the core: they never
+see a printer queue, the journal or a printer connection. What they get back is values
+(:mod:`ticketd.jobs.api`) and jobs with their events (:mod:`ticketd.jobs.model`):
+
+- jobs: :meth:`PrintService.submit` (one failure style: a failed Deferred, never a raise),
+  :meth:`~PrintService.cancel`, :meth:`~PrintService.job`, :meth:`~PrintService.recent`,
+  :meth:`~PrintService.subscribe` to every job and printer event;
+- printers: :meth:`~PrintService.printers`, immutable snapshots; routing by name, alias
+  or ``profile.model``; :meth:`~PrintService.discover` (configured and detected printers);
+- documents: :meth:`~PrintService.validate` and the previews.
+
+Validation, previews and discovery run off the reactor through an injected thread runner,
+previews at most ``parallel`` at a time so that a burst of them cannot starve the
+printers' threads of CPU. The layering is described in docs/architecture.rst.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from twisted.internet.defer import Deferred, DeferredSemaphore, fail
+
+from ticketd.config import PrinterConfig
+from ticketd.jobs import pictures
+from ticketd.jobs.api import (UNKNOWN_YET, CancelResult, DocumentError, NotStorable,
+                              PrinterEvent, PrinterSnapshot, QueueFull, ShuttingDown,
+                              SubmitError, Submission, UnknownPrinter)
+from ticketd.jobs.manager import JobManager
+from ticketd.jobs.model import Job, JobKind
+from ticketd.printers.discovery import SCANNERS, Discovery, Entry
+from ticketd.printers.status import PrinterStatus
+from ticketd.printers.virtual import printable_dots
+
+__all__ = ["PrintService", "SubmitError", "ShuttingDown", "NotStorable", "QueueFull",
+           "UnknownPrinter", "Submission", "CancelResult", "PrinterEvent", "PrinterSnapshot",
+           "DocumentError", "JobKind", "PrinterStatus", "UNKNOWN_YET"]
+
+PARALLEL = 2  # previews drawn at once
+Runner = Callable[..., Deferred]
+Listener = Callable[[Any], None]
+
+
+class PrintService:
+    """What the transports may ask of the job core (see the module docstring)."""
+
+    def __init__(self, manager: JobManager, *, run: Runner,
+                 scanners: Iterable[Callable[[], list[Entry]]] = SCANNERS,
+                 parallel: int = PARALLEL) -> None:
+        self._manager = manager
+        self._run = run
+        self._pictures = DeferredSemaphore(parallel)
+        self._printers: dict[str, PrinterConfig] = {p.name: p for p in manager.config.printers}
+        self._dots = {name: printable_dots(p) for name, p in self._printers.items()}
+        self._discovery = Discovery(self._configured, clock=manager.clock, run=run,
+                                    scanners=scanners)
+
+    # --- jobs ------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return bool(self._manager.running)
+
+    @property
+    def accepting(self) -> bool:
+        """False once the daemon is stopping (or before it started): jobs are refused."""
+        return bool(self._manager.running and self._manager.accepting)
+
+    def submit(self, *, job_id: str, printer: str, source: str, kind: JobKind, payload: Any,
+               expires: float | None = None) -> Deferred[Submission]:
+        """Fires with a Submission once the job is on disk; fails with SubmitError (its
+        ``audit`` says whether it was refused at the door). ``payload``: bytes for RAW, the
+        parsed document for DOCUMENT."""
+        try:
+            return self._manager.submit(job_id=job_id, printer=printer, source=source,
+                                        kind=kind, payload=payload, expires=expires)
+        except Exception:  # a bug: still one failure style for the transports
+            return fail()
+
+    def cancel(self, job_id: str) -> Deferred[CancelResult]:
+        return self._manager.cancel(job_id)
+
+    def job(self, job_id: str) -> Deferred[Job | None]:
+        """The job by id, in memory or from the journal (without its payload)."""
+        return self._manager.get(job_id)
+
+    def position(self, job: Job) -> int | None:
+        """1 = next to print; None when the job is not waiting."""
+        queue = self._manager.queues.get(job.printer)
+        return queue.position(job) if queue is not None and job.state.waiting else None
+
+    def recent(self, printer: str | None = None, limit: int = 50) -> Deferred[list[Job]]:
+        return self._manager.recent(printer, limit)
+
+    def flushed(self) -> Deferred[None]:
+        """Fires once every change asked for so far is on disk."""
+        return self._manager.flushed()
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """``listener(event)`` gets every JobEvent and PrinterEvent; returns unsubscribe."""
+        return self._manager.subscribe(listener)
+
+    # --- printers --------------------------------------------------------------------------
+
+    def names(self) -> tuple[str, ...]:
+        """The configured printers' names, in config order."""
+        return tuple(self._printers)
+
+    def printers(self) -> tuple[PrinterSnapshot, ...]:
+        return tuple(self._snapshot(name) for name in self._printers)
+
+    def printer(self, name: str) -> PrinterSnapshot | None:
+        return self._snapshot(name) if name in self._printers else None
+
+    def status(self, name: str) -> PrinterStatus | None:
+        """The printer's last status read (cheap: for every job event)."""
+        queue = self._manager.queues.get(name)
+        return queue.status if queue is not None else None
+
+    def route(self, model: str | None) -> str:
+        """The printer for ``profile.model`` (name or alias, any case), or the default;
+        raises UnknownPrinter."""
+        return str(self._manager.route(model).name)
+
+    def printer_named(self, name: str) -> str | None:
+        """The printer whose name or alias is ``name`` (any case), without the default."""
+        found = self._manager.printer_named(name)
+        return str(found.name) if found is not None else None
+
+    def default_printer(self) -> str:
+        """The default printer, else the first one (Ticket Daemon had a single queue)."""
+        try:
+            return self.route(None)
+        except SubmitError:
+            return next(iter(self._printers))
+
+    def discover(self) -> Deferred[tuple[list[Entry], dict[str, Any]]]:
+        """``get_printers``: the configured printers with live status and the detected ones
+        (scanned in a thread, at most every 30 s)."""
+        return self._discovery()
+
+    def _configured(self) -> list[tuple[PrinterConfig, PrinterStatus]]:
+        queues = self._manager.queues
+        return [(p, queues[name].status) for name, p in self._printers.items()
+                if name in queues]
+
+    def _snapshot(self, name: str) -> PrinterSnapshot:
+        q = self._manager.queues[name]
+        p = self._printers[name]
+        return PrinterSnapshot(
+            name=name, connection=p.connection, status=q.status, queue=q.length,
+            capacity=p.queue_capacity, held=q.held,
+            printing=q.current.id if q.current is not None and q.writing else None,
+            jobs_processed=q.jobs_processed, jobs_failed=q.jobs_failed,
+            last_error=q.last_error, running=bool(q.running), default=p.default,
+            dots=self._dots[name], aliases=tuple(p.aliases), prefix=p.prefix)
+
+    # --- documents -------------------------------------------------------------------------
+
+    def validate(self, document: Any) -> Deferred[list[str]]:
+        """The document's categorized errors (``VALIDATION: ...``), computed in a thread."""
+        return self._run(pictures.validate_document, document)
+
+    def preview_png(self, document: Any) -> Deferred[bytes]:
+        """The receipt as PNG; fails with DocumentError (``.errors``) if it is invalid."""
+        return self._pictures.run(self._run, pictures.document_png, document)
+
+    def preview_text(self, document: Any) -> Deferred[list[str]]:
+        """The receipt's text lines as the printer would print them."""
+        return self._pictures.run(self._run, pictures.document_text, document)
+
+    def job_png(self, job_id: str) -> Deferred[bytes | None]:
+        """A journaled job's picture (None: no such job, or its payload is gone); fails
+        with DocumentError for a document that no longer renders."""
+
+        def found(job: Job | None) -> Deferred[bytes | None] | None:
+            if job is None or job.payload is None:
+                return None
+            dots = self._dots.get(job.printer, 576)
+            return self._pictures.run(self._run, pictures.job_png, job, dots)
+
+        return self._manager.stored(job_id).addCallback(found)
