@@ -9,7 +9,7 @@ the runs is the journal's disk cost alone.
 
     .venv/bin/python bench/bench_journal.py [--jobs 5000] [--printers 2] [--sync normal]
 
-Target (issue 4): >= 1,000 raw jobs/s with the journal on disk, and at least half the
+Target: >= 1,000 raw jobs/s with the journal on disk, and at least half the
 tmpfs figure.
 """
 

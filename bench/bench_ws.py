@@ -15,7 +15,7 @@ Two loads, each against the echo server and the daemon:
   jobs/s = jobs / (first send .. last result). The clients keep C jobs in flight, so the
   ack latency here is C / (acks per second) by Little's law, whatever the server does.
 - *paced* (latency): the same C clients send jobs at a fixed total rate (``--rate``,
-  default the issue's target: 300 receipts/s, 1,000 raw jobs/s), round robin, without
+  default the targets: 300 receipts/s, 1,000 raw jobs/s), round robin, without
   waiting for acks, for ``--seconds``: the ack latency a POS sees at that load.
 
 Lost = jobs acked but with no success result or no spooled .bin file.

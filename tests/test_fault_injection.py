@@ -1,4 +1,4 @@
-"""Issue 4's fault injection: the real daemon process, a real WebSocket client, loopback
+"""Fault injection: the real daemon process, a real WebSocket client, loopback
 printer emulators; lost and duplicated jobs counted from the emulators' byte logs.
 
 (a) kill -9 at random points while jobs stream in, 20 rounds; (b) paper out mid-stream;

@@ -1,4 +1,4 @@
-"""Import hygiene and twistd's view of the plugin (issue 2's acceptance)."""
+"""Import hygiene and twistd's view of the plugin."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The Autobahn adapter without sockets: factory.buildProtocol over a StringTransport, with
-txaio's timers on a Clock (ENGINEERING_NOTES)."""
+txaio's timers on a Clock."""
 
 from __future__ import annotations
 

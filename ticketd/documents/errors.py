@@ -1,13 +1,13 @@
 """Errors of the document layer.
 
 Every message is "CATEGORY: json.path: message" so that WebSocket clients can
-``split(":")`` (PROTOCOL.md section 2).
+``split(":")`` (docs/protocol.rst, "WebSocket").
 """
 from __future__ import annotations
 
 from typing import Iterable
 
-#: Error categories of PROTOCOL.md section 2.
+#: Error categories of docs/protocol.rst, "WebSocket".
 CATEGORIES = (
     "VALIDATION", "JSON", "PRINTER", "QR", "BARCODE", "TABLE", "RAW",
     "IMAGE", "COMMAND", "EXECUTION", "ERROR",

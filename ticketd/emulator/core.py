@@ -22,7 +22,7 @@ STATUS_FAULTS = ("ready", "paper_near_end", "paper_out", "cover_open", "offline"
 LINE_FAULTS = ("disconnect_after", "slow")
 
 _FIXED = 0x12
-# n -> extra bits, per status fault (Epson layout; PROTOCOL.md section 5).
+# n -> extra bits, per status fault (Epson layout; docs/protocol.rst, "Printer status").
 _BITS: dict[str, dict[int, int]] = {
     "ready": {},
     "paper_near_end": {4: 0x0C},

@@ -1,4 +1,5 @@
-"""The server → client messages of the WebSocket API (PROTOCOL.md section 2), as plain dicts.
+"""The server → client messages of the WebSocket API, as plain dicts (docs/protocol.rst,
+"WebSocket").
 
 Kept apart from the handler so that every message's exact shape is in one place: existing
 Ticket Daemon clients read ``tipo``, ``id``, ``status``, ``mensaje``, ``current`` and

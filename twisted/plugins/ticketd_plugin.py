@@ -1,4 +1,5 @@
-"""The twistd plugin: names ``ticketd.tap`` and imports nothing heavy (see ENGINEERING_NOTES)."""
+"""The twistd plugin: names ``ticketd.tap`` and imports nothing heavy (``twistd --help``
+stays fast)."""
 
 from twisted.application.service import ServiceMaker
 
