@@ -5,7 +5,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from ticketd.documents import ImageCache, text_lines, render, validate
 
-from .test_documents_helpers import examples
+from .documents_support import examples
 
 GS_V = b"\x1dV"
 

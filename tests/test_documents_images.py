@@ -12,7 +12,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from ticketd.documents import DocumentError, ImageCache, text_lines, render, validate
 from ticketd.documents.images import atkinson
 
-from .test_documents_helpers import doc, logo_png, png
+from .documents_support import doc, logo_png, png
 
 
 def img(code: str, **data) -> dict:

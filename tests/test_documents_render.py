@@ -7,7 +7,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from ticketd.documents import DocumentError, text_lines, profile_for, render
 
-from .test_documents_helpers import doc, text
+from .documents_support import doc, text
 
 INIT = b"\x1b@\x1bt\x10"
 

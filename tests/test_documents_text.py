@@ -5,7 +5,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from ticketd.documents import render
 
-from .test_documents_helpers import doc, text
+from .documents_support import doc, text
 
 ANEJO = "Añejo café 1,50 €"
 ANEJO_1252 = bytes.fromhex("41 F1 65 6A 6F 20 63 61 66 E9 20 31 2C 35 30 20 80")

@@ -5,7 +5,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from ticketd.documents import DocumentError, render, validate
 
-from .test_documents_helpers import doc, text
+from .documents_support import doc, text
 
 
 class ValidateTests(SynchronousTestCase):

@@ -12,7 +12,7 @@ from PIL import Image
 from twisted.trial.unittest import SynchronousTestCase
 
 from ticketd.documents import text_lines, render
-from tests.test_documents_helpers import examples
+from tests.documents_support import examples
 from ticketd.receipt_image import (MAX_HEIGHT, Barcode, Marker, QRCode, Raster, Receipt,
                              TextLine, interpret, render_image, render_png, render_text,
                              to_png)

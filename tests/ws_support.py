@@ -12,7 +12,7 @@ from twisted.trial.unittest import TestCase
 from ticketd.client import TicketClient, connect
 from ticketd.emulator import tcp
 from tests.daemon import DaemonProcess
-from tests.test_documents_helpers import examples  # noqa: F401  (re-exported)
+from tests.documents_support import examples  # noqa: F401  (re-exported)
 
 TIMEOUT = 20.0
 

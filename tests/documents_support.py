@@ -1,4 +1,4 @@
-"""Shared helpers for the documents tests."""
+"""Helpers for the documents tests: the example documents and small document builders."""
 from __future__ import annotations
 
 import base64
@@ -8,9 +8,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # The real documents from the field, shipped with the package (the dashboard's editor
-# offers them); tests.test_examples_copy keeps them identical to ../shared/examples.
+# offers them).
 EXAMPLES = ROOT / "ticketd" / "web" / "static" / "examples"
-SHARED_EXAMPLES = ROOT.parent / "shared" / "examples"
 
 
 def examples() -> dict[str, dict]:
