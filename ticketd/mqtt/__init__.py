@@ -1,2 +1,2 @@
-"""MQTT print-server protocol (docs/protocol.rst, "MQTT"): paho driven by the reactor, one
+"""The MQTT print-server protocol (docs/protocol.rst): paho driven by the reactor, one
 connection per printer prefix, bridged to the print service."""

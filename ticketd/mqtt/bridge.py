@@ -1,5 +1,5 @@
 """One printer's topics ↔ the print service: ``P/print`` in, ``P/printed`` and ``P/status``
-out (docs/protocol.rst, "MQTT").
+out (docs/protocol.rst, "MQTT print-server protocol").
 
 No reactor here: the bridge is told of messages and events and answers through its link's
 ``publish``/``subscribe`` and each message's ``ack``. A QoS 1 job is acknowledged only once

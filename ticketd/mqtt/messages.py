@@ -1,4 +1,5 @@
-"""The MQTT print-server payloads (docs/protocol.rst, "MQTT"), parsed and built without I/O.
+"""The MQTT print-server payloads, parsed and built without I/O (docs/protocol.rst,
+"MQTT print-server protocol").
 
 :func:`parse` turns the bytes of one ``P/print`` message into a :class:`PrintRequest`,
 a :class:`CancelRequest` or a :class:`BadRequest`; it never raises, so a hostile or broken

@@ -4,7 +4,8 @@ A status query sends ``10 04 n`` for n = 1..4 one at a time and reads a one-byte
 each; the reply always has the fixed bit pattern ``0xx1xx10`` (``b & 0x93 == 0x12``), which
 is how a stray byte is told apart from a status reply. :class:`StatusParser` folds the four
 replies into one :class:`PrinterStatus`, whose ``text`` is the wording of the MQTT
-print-server protocol (docs/protocol.rst, "MQTT") that till software already shows to staff.
+print-server protocol (docs/protocol.rst, "MQTT print-server protocol") that till
+software already shows to staff.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The WebSocket API's message handling, without sockets (docs/protocol.rst, "WebSocket").
+"""The WebSocket API's message handling, without sockets (docs/protocol.rst, "WebSocket
+API").
 
 A :class:`Hub` (one per server) holds what all connections share: the print service, the
 auth token, the rate limit, and the routing of each job's ``result`` to the connections

@@ -1,5 +1,5 @@
 """The server → client messages of the WebSocket API, as plain dicts (docs/protocol.rst,
-"WebSocket").
+"WebSocket API").
 
 Kept apart from the handler so that every message's exact shape is in one place: existing
 Ticket Daemon clients read ``tipo``, ``id``, ``status``, ``mensaje``, ``current`` and
