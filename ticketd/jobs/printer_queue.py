@@ -32,14 +32,13 @@ from twisted.internet.defer import (CancelledError, Deferred, DeferredQueue,
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall, deferLater
 from twisted.logger import Logger
-from twisted.python.failure import Failure
 
 from ticketd.config import PrinterConfig
 from ticketd.jobs.model import Job, JobKind, JobState
+from ticketd.jobs.thread_calls import Runner, ThreadCalls, Threads, ThreadStuck
 from ticketd.printers.connection import PrinterConnection, PrinterIOError
 from ticketd.printers.status import UNKNOWN_YET, PrinterStatus, no_response
 
-Runner = Callable[..., Deferred]
 WRITE_GRACE = 2.0  # seconds past the connection's own deadlines before giving up on a call
 RENDER_ALLOWANCE = 30.0  # seconds a document may take to render
 CLOSE_TIMEOUT = 5.0  # seconds stop waits for the device to close before leaving it
@@ -58,18 +57,6 @@ class JobSink(Protocol):
     def printer_status(self, printer: str, old: PrinterStatus, new: PrinterStatus) -> None: ...
 
 
-class Threads(Protocol):
-    """The printer's own thread pool: started and stopped with the queue."""
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-
-class ThreadStuck(Exception):
-    """A call in the printer's thread outlived every deadline the connection enforces."""
-
-
 class PreparationError(Exception):
     """The job's bytes could not be made (invalid document ...); ``str()`` is the reason."""
 
@@ -85,7 +72,7 @@ class PrinterQueue(service.Service):
         self.name = f"printer:{config.name}"  # the service name; ``printer`` is the printer's
         self.connection = connection
         self.clock = clock
-        self._run = run
+        self._calls = ThreadCalls(run, clock)
         self._prepare = prepare
         self.sink = sink
         self._threads = threads
@@ -96,7 +83,6 @@ class PrinterQueue(service.Service):
         self.jobs_processed = 0
         self.jobs_failed = 0
         self.last_error: str | None = None
-        self._busy = 0  # calls queued or running in the printer's thread
         self._wake: Deferred[None] | None = None
         self._after_write: PrinterStatus | None = None
         self._after_write_at = 0.0
@@ -174,7 +160,7 @@ class PrinterQueue(service.Service):
         d = self._worker if self._worker is not None else succeed(None)
 
         def close(_: object) -> Deferred[None]:
-            d = self._call(self.connection.close, timeout=CLOSE_TIMEOUT)
+            d = self._calls.call(self.connection.close, timeout=CLOSE_TIMEOUT)
             return d.addBoth(lambda _: self._stop_threads())
 
         return d.addBoth(close)
@@ -186,9 +172,9 @@ class PrinterQueue(service.Service):
     # --- status ----------------------------------------------------------------------------
 
     def poll(self) -> Deferred[None] | None:
-        if self._busy:
+        if self._calls.busy:
             return None
-        d = self._call(self.connection.query_status, timeout=self._status_budget())
+        d = self._calls.call(self.connection.query_status, timeout=self._status_budget())
         d.addCallback(self._polled)
         d.addErrback(lambda f: self._thread_stuck(f.value) if f.check(ThreadStuck) else
                      self.log.failure("printer {printer}: status poll failed", f,
@@ -228,33 +214,6 @@ class PrinterQueue(service.Service):
             self._wake_worker()
 
     # --- the worker ------------------------------------------------------------------------
-
-    def _call(self, f: Callable[..., object], *args: object,
-              timeout: float | None = None) -> Deferred:
-        """Run ``f`` in the printer's thread. ``_busy`` counts calls until the thread has
-        really returned; with ``timeout`` the returned Deferred fails with ThreadStuck
-        after that many seconds even if the thread never returns (it cannot be killed)."""
-        self._busy += 1
-
-        def finished(r: object) -> object:
-            self._busy -= 1
-            return r
-
-        inner = self._run(f, *args).addBoth(finished)
-        if timeout is None:
-            return inner
-        outer: Deferred = Deferred()
-        timer = self.clock.callLater(timeout, lambda: outer.called or outer.errback(
-            ThreadStuck(f"no answer from the printer's thread within {timeout:g} s")))
-
-        def relay(r: object) -> None:
-            if timer.active():
-                timer.cancel()
-            if not outer.called:
-                outer.callback(r) if not isinstance(r, Failure) else outer.errback(r)
-
-        inner.addBoth(relay)
-        return outer
 
     def _thread_stuck(self, e: Exception) -> None:
         """The printer's thread did not come back: hold the queue (hold_timeout applies)
@@ -316,7 +275,7 @@ class PrinterQueue(service.Service):
             status = self._fresh_status()
             if data is None or status is None:
                 try:
-                    made, warnings, checked = await self._call(
+                    made, warnings, checked = await self._calls.call(
                         self._prepare_and_check, job, data, status is None,
                         timeout=RENDER_ALLOWANCE + self._status_budget())
                 except PreparationError as e:
@@ -358,8 +317,8 @@ class PrinterQueue(service.Service):
             return
         self.writing = True
         try:
-            after = await self._call(self._write_in_thread, data, job.id,
-                                     timeout=self._write_budget())
+            after = await self._calls.call(self._write_in_thread, data, job.id,
+                                           timeout=self._write_budget())
         except ThreadStuck as e:
             # Beyond every deadline of the connection: the thread is blocked where Python
             # cannot interrupt it. The bytes may be at the printer: never resend them.
