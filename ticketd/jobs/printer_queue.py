@@ -1,22 +1,24 @@
 """One printer's serialized queue: a DeferredQueue worker whose blocking work runs in the
 printer's own one-thread pool, so a hung printer never delays another printer or the reactor.
 
-For each job the worker, in order:
+What a job goes through, and what follows each outcome, is :class:`JobSteps`' to say (its
+module has the table); the queue carries the steps out and tells it how they went:
 
-1. renders the document (raw bytes need nothing) and reads the printer's status, in one
-   trip to the printer's thread — rendering never runs on the reactor, and the status is
-   checked before every job without the fixed sleeps the original MQTT server needed. The
-   status read right after the previous job's bytes (same trip, nothing sent in between)
-   stands as that check for STATUS_FRESH seconds, which saves a round trip per job in a
-   busy queue;
+1. it renders the document (raw bytes need nothing) and reads the printer's status, in
+   one trip to the printer's thread — rendering never runs on the reactor, and the status
+   is checked before every job without the fixed sleeps the original MQTT server needed.
+   The status read right after the previous job's bytes (same trip, nothing sent in
+   between) stands as that check for STATUS_FRESH seconds, which saves a round trip per
+   job in a busy queue;
 2. if the printer reports a fault (paper out, cover open, offline, no response ...) the
    queue *holds*: waiting jobs become ``held`` with a "Waiting: <fault>" progress, and the
    worker waits until a status poll reads Ready again (the job manager fails jobs held
    longer than ``hold_timeout``);
-3. records ``printing`` in the journal and waits until it is on disk — so that after a
+3. it records ``printing`` in the journal and waits until it is on disk — so that after a
    crash a job is either not started (reprinted) or ``interrupted`` (never silently
    reprinted) — then writes the bytes with ``write_timeout``;
-4. records ``printed``, or ``failed`` with the reason (or requeues it, ``retry_failed``).
+4. it records ``printed`` (without waiting), or ``failed`` with the reason (or requeues
+   the job, ``retry_failed``).
 
 Status is polled every ``status_interval`` while no job is being handled: the poll shares
 the printer's single thread, so it can never land in the middle of a job's bytes.
@@ -34,9 +36,12 @@ from twisted.internet.task import LoopingCall, deferLater
 from twisted.logger import Logger
 
 from ticketd.config import PrinterConfig
-from ticketd.jobs.model import Job, JobKind, JobState
+from ticketd.jobs.job_steps import (Action, Expire, Fail, GiveUp, Hold, JobSteps,
+                                    PrepareAndCheck, RecordPrinted, RecordPrinting, Retry,
+                                    RetryLater, SetStatus, Write)
+from ticketd.jobs.model import Job, JobState
 from ticketd.jobs.thread_calls import Runner, ThreadCalls, Threads, ThreadStuck
-from ticketd.printers.connection import PrinterConnection, PrinterIOError
+from ticketd.printers.connection import PrinterConnection
 from ticketd.printers.status import UNKNOWN_YET, PrinterStatus, no_response
 
 WRITE_GRACE = 2.0  # seconds past the connection's own deadlines before giving up on a call
@@ -264,60 +269,80 @@ class PrinterQueue(service.Service):
         return None
 
     async def _handle(self, job: Job) -> None:
-        data: bytes | None = bytes(job.payload) if job.kind is JobKind.RAW else None
-        while True:
-            if job.state.final:
-                return
-            if job.expired_at(self.clock.seconds()):
-                await self.sink.change(job, JobState.EXPIRED,
-                                       "EXPIRED: the deadline passed before printing")
-                return
-            status = self._fresh_status()
-            if data is None or status is None:
-                try:
-                    made, warnings, checked = await self._calls.call(
-                        self._prepare_and_check, job, data, status is None,
-                        timeout=RENDER_ALLOWANCE + self._status_budget())
-                except PreparationError as e:
-                    await self._fail(job, str(e))
-                    return
-                except ThreadStuck as e:
-                    self._thread_stuck(e)
-                    made, warnings, checked = data, (), self.status
-                status = checked if checked is not None else status  # keep the fresh one
-                if data is None and made is not None:
-                    data = made
-                    if warnings:
-                        job.warnings = tuple(job.warnings) + tuple(warnings)
-            assert status is not None
-            self._after_write = None
-            self.set_status(status)
-            if job.state.final:
-                return
-            if not self.running:
-                return  # stopping: the job stays queued on disk
-            if not status.holds_jobs:
-                break
-            self._wake = Deferred()
-            await self._wake  # status Ready again, the job left the queue, or stopping
-            if not self.running:
-                return
-        await self._write(job, data)
+        """Carry out what the job's steps ask, one after the other, until they are done."""
+        steps = JobSteps(job, self.config.retry_failed)
+        action: Action | None = steps.begin(self.clock.seconds(), self._fresh_status())
+        while action is not None:
+            action = await self._carry_out(steps, action)
 
-    async def _write(self, job: Job, data: bytes) -> None:
-        if not await self.sink.change(job, JobState.PRINTING, progress="In progress"):
-            # Not on disk: after a crash the journal would say "queued" and the job would
-            # print again. Put it back and try again shortly; nothing was sent.
-            self.log.critical("printer {printer}: job {job} not sent: its state could not "
-                              "be recorded", printer=self.printer, job=job.id)
-            await self.sink.change(job, JobState.QUEUED, "the journal could not be written")
-            if not job.state.final:
-                self.enqueue(job, front=True)
-            await deferLater(self.clock, JOURNAL_RETRY, lambda: None)
-            return
+    async def _carry_out(self, steps: JobSteps, action: Action) -> Action | None:
+        """Do one step; the answer to how it went is the next one (None: done)."""
+        job = steps.job
+        match action:
+            case PrepareAndCheck(data=data, check=check):
+                return await self._prepare_step(steps, data, check)
+            case SetStatus(status=status):
+                self._after_write = None
+                self.set_status(status)
+                return steps.status_set(self.running)
+            case Hold():
+                self._wake = Deferred()
+                await self._wake  # status Ready again, the job left the queue, or stopping
+                return steps.woken(self.clock.seconds(), self._fresh_status(), self.running)
+            case RecordPrinting():
+                recorded = await self.sink.change(job, JobState.PRINTING,
+                                                  progress="In progress")
+                return steps.printing_recorded(recorded)
+            case Write(data=data):
+                return await self._write(steps, data)
+            case RecordPrinted(size=size):
+                job.bytes_written = size
+                self.jobs_processed += 1
+                # Not awaited: the next job's "printing" record is committed after this one
+                # (the journal writes in order), so a crash still leaves at most one job in
+                # doubt.
+                self.sink.change(job, JobState.PRINTED, progress="Printed")
+            case Retry(reason=reason):
+                self._io_failed(job, reason)
+                await self._requeue(job, reason)
+            case RetryLater(reason=reason):
+                # Not on disk: after a crash the journal would say "queued" and the job
+                # would print again. Put it back and try again shortly; nothing was sent.
+                self.log.critical("printer {printer}: job {job} not sent: its state could "
+                                  "not be recorded", printer=self.printer, job=job.id)
+                await self._requeue(job, reason)
+                await deferLater(self.clock, JOURNAL_RETRY, lambda: None)
+            case Fail(reason=reason, io=io):
+                if io:
+                    self._io_failed(job, reason)
+                self.jobs_failed += 1
+                await self.sink.change(job, JobState.FAILED, reason)
+            case Expire(reason=reason):
+                await self.sink.change(job, JobState.EXPIRED, reason)
+            case GiveUp():
+                pass  # it ended meanwhile, or stopping: the job stays as it is on disk
+        return None
+
+    async def _prepare_step(self, steps: JobSteps, data: bytes | None, check: bool
+                            ) -> Action:
+        job = steps.job
+        try:
+            made, warnings, checked = await self._calls.call(
+                self._prepare_and_check, job, data, check,
+                timeout=RENDER_ALLOWANCE + self._status_budget())
+        except PreparationError as e:
+            return steps.preparation_failed(str(e))
+        except ThreadStuck as e:
+            self._thread_stuck(e)
+            return steps.prepare_stuck(self.running)
+        if warnings:
+            job.warnings = tuple(job.warnings) + tuple(warnings)
+        return steps.prepared(made, checked)
+
+    async def _write(self, steps: JobSteps, data: bytes) -> Action:
         self.writing = True
         try:
-            after = await self._calls.call(self._write_in_thread, data, job.id,
+            after = await self._calls.call(self._write_in_thread, data, steps.job.id,
                                            timeout=self._write_budget())
         except ThreadStuck as e:
             # Beyond every deadline of the connection: the thread is blocked where Python
@@ -325,44 +350,26 @@ class PrinterQueue(service.Service):
             self.writing = False
             self.connection.abort()
             self._thread_stuck(e)
-            await self._io_failed(job, f"PRINTER: the printer stopped taking the job ({e}); "
-                                       "connection dropped", retry=False)
-            return
+            return steps.write_stuck(str(e))
         except Exception as e:
             self.writing = False
-            await self._io_failed(job, self._io_reason(e))
-            return
+            return steps.write_failed(e, self.running)
         self.writing = False
         self._after_write, self._after_write_at = after, self.clock.seconds()
         self.set_status(after)
-        if after.not_connected:
-            # The bytes were handed to the OS, but the link was gone right after: the
-            # printer may have got only part of the job.
-            await self._io_failed(job, f"PRINTER: connection lost while sending the job "
-                                       f"({after.detail or 'no detail'})")
-            return
-        job.bytes_written = len(data)
-        self.jobs_processed += 1
-        # Not awaited: the next job's "printing" record is committed after this one (the
-        # journal writes in order), so a crash still leaves at most one job in doubt.
-        self.sink.change(job, JobState.PRINTED, progress="Printed")
+        return steps.written(after, self.running)
 
-    async def _io_failed(self, job: Job, reason: str, retry: bool = True) -> None:
-        """The job did not reach the printer whole: retry it (``retry_failed``: the
-        shop's choice, knowing part of it may print twice) or fail it."""
+    def _io_failed(self, job: Job, reason: str) -> None:
+        """The job did not reach the printer whole: the queue's last error."""
         self.last_error = reason
         self.log.warn("printer {printer}: job {job}: {reason}", printer=self.printer,
                       job=job.id, reason=reason)
-        if retry and job.attempts <= self.config.retry_failed and self.running:
-            await self.sink.change(job, JobState.QUEUED, reason)
-            if not job.state.final:  # cancelled or expired meanwhile: stays out
-                self.enqueue(job, front=True)
-            return
-        await self._fail(job, reason)
 
-    async def _fail(self, job: Job, reason: str) -> None:
-        self.jobs_failed += 1
-        await self.sink.change(job, JobState.FAILED, reason)
+    async def _requeue(self, job: Job, reason: str) -> None:
+        """Back to the head of the queue, unless it was cancelled or expired meanwhile."""
+        await self.sink.change(job, JobState.QUEUED, reason)
+        if not job.state.final:
+            self.enqueue(job, front=True)
 
     def _write_in_thread(self, data: bytes, job_id: str) -> PrinterStatus:
         """Write the job, then read the status (the next job's check, if it comes soon)."""
@@ -374,9 +381,3 @@ class PrinterQueue(service.Service):
             raise
         confirm = getattr(self.connection, "confirm", self.connection.query_status)
         return confirm()
-
-    def _io_reason(self, e: BaseException) -> str:
-        if isinstance(e, PrinterIOError):
-            return f"PRINTER: {e}"
-        return f"PRINTER: {type(e).__name__}: {e}"
-
