@@ -1,22 +1,24 @@
 """One printer's serialized queue: a DeferredQueue worker whose blocking work runs in the
 printer's own one-thread pool, so a hung printer never delays another printer or the reactor.
 
-For each job the worker, in order:
+What a job goes through, and what follows each outcome, is :class:`JobSteps`' to say (its
+module has the table); the queue carries the steps out and tells it how they went:
 
-1. renders the document (raw bytes need nothing) and reads the printer's status, in one
-   trip to the printer's thread — rendering never runs on the reactor, and the status is
-   checked before every job without the fixed sleeps the original MQTT server needed. The
-   status read right after the previous job's bytes (same trip, nothing sent in between)
-   stands as that check for STATUS_FRESH seconds, which saves a round trip per job in a
-   busy queue;
+1. it renders the document (raw bytes need nothing) and reads the printer's status, in
+   one trip to the printer's thread — rendering never runs on the reactor, and the status
+   is checked before every job without the fixed sleeps the original MQTT server needed.
+   The status read right after the previous job's bytes (same trip, nothing sent in
+   between) stands as that check for STATUS_FRESH seconds, which saves a round trip per
+   job in a busy queue;
 2. if the printer reports a fault (paper out, cover open, offline, no response ...) the
    queue *holds*: waiting jobs become ``held`` with a "Waiting: <fault>" progress, and the
    worker waits until a status poll reads Ready again (the job manager fails jobs held
    longer than ``hold_timeout``);
-3. records ``printing`` in the journal and waits until it is on disk — so that after a
+3. it records ``printing`` in the journal and waits until it is on disk — so that after a
    crash a job is either not started (reprinted) or ``interrupted`` (never silently
    reprinted) — then writes the bytes with ``write_timeout``;
-4. records ``printed``, or ``failed`` with the reason (or requeues it, ``retry_failed``).
+4. it records ``printed`` (without waiting), or ``failed`` with the reason (or requeues
+   the job, ``retry_failed``).
 
 Status is polled every ``status_interval`` while no job is being handled: the poll shares
 the printer's single thread, so it can never land in the middle of a job's bytes.
@@ -32,14 +34,16 @@ from twisted.internet.defer import (CancelledError, Deferred, DeferredQueue,
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall, deferLater
 from twisted.logger import Logger
-from twisted.python.failure import Failure
 
 from ticketd.config import PrinterConfig
-from ticketd.jobs.model import Job, JobKind, JobState
-from ticketd.printers.connection import PrinterConnection, PrinterIOError
+from ticketd.jobs.job_steps import (Action, Expire, Fail, GiveUp, Hold, JobSteps,
+                                    PrepareAndCheck, RecordPrinted, RecordPrinting, Retry,
+                                    RetryLater, SetStatus, Write)
+from ticketd.jobs.model import Job, JobState
+from ticketd.jobs.thread_calls import Runner, ThreadCalls, Threads, ThreadStuck
+from ticketd.printers.connection import PrinterConnection
 from ticketd.printers.status import UNKNOWN_YET, PrinterStatus, no_response
 
-Runner = Callable[..., Deferred]
 WRITE_GRACE = 2.0  # seconds past the connection's own deadlines before giving up on a call
 RENDER_ALLOWANCE = 30.0  # seconds a document may take to render
 CLOSE_TIMEOUT = 5.0  # seconds stop waits for the device to close before leaving it
@@ -58,18 +62,6 @@ class JobSink(Protocol):
     def printer_status(self, printer: str, old: PrinterStatus, new: PrinterStatus) -> None: ...
 
 
-class Threads(Protocol):
-    """The printer's own thread pool: started and stopped with the queue."""
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-
-class ThreadStuck(Exception):
-    """A call in the printer's thread outlived every deadline the connection enforces."""
-
-
 class PreparationError(Exception):
     """The job's bytes could not be made (invalid document ...); ``str()`` is the reason."""
 
@@ -85,7 +77,7 @@ class PrinterQueue(service.Service):
         self.name = f"printer:{config.name}"  # the service name; ``printer`` is the printer's
         self.connection = connection
         self.clock = clock
-        self._run = run
+        self._calls = ThreadCalls(run, clock)
         self._prepare = prepare
         self.sink = sink
         self._threads = threads
@@ -96,7 +88,6 @@ class PrinterQueue(service.Service):
         self.jobs_processed = 0
         self.jobs_failed = 0
         self.last_error: str | None = None
-        self._busy = 0  # calls queued or running in the printer's thread
         self._wake: Deferred[None] | None = None
         self._after_write: PrinterStatus | None = None
         self._after_write_at = 0.0
@@ -174,7 +165,7 @@ class PrinterQueue(service.Service):
         d = self._worker if self._worker is not None else succeed(None)
 
         def close(_: object) -> Deferred[None]:
-            d = self._call(self.connection.close, timeout=CLOSE_TIMEOUT)
+            d = self._calls.call(self.connection.close, timeout=CLOSE_TIMEOUT)
             return d.addBoth(lambda _: self._stop_threads())
 
         return d.addBoth(close)
@@ -186,9 +177,9 @@ class PrinterQueue(service.Service):
     # --- status ----------------------------------------------------------------------------
 
     def poll(self) -> Deferred[None] | None:
-        if self._busy:
+        if self._calls.busy:
             return None
-        d = self._call(self.connection.query_status, timeout=self._status_budget())
+        d = self._calls.call(self.connection.query_status, timeout=self._status_budget())
         d.addCallback(self._polled)
         d.addErrback(lambda f: self._thread_stuck(f.value) if f.check(ThreadStuck) else
                      self.log.failure("printer {printer}: status poll failed", f,
@@ -228,33 +219,6 @@ class PrinterQueue(service.Service):
             self._wake_worker()
 
     # --- the worker ------------------------------------------------------------------------
-
-    def _call(self, f: Callable[..., object], *args: object,
-              timeout: float | None = None) -> Deferred:
-        """Run ``f`` in the printer's thread. ``_busy`` counts calls until the thread has
-        really returned; with ``timeout`` the returned Deferred fails with ThreadStuck
-        after that many seconds even if the thread never returns (it cannot be killed)."""
-        self._busy += 1
-
-        def finished(r: object) -> object:
-            self._busy -= 1
-            return r
-
-        inner = self._run(f, *args).addBoth(finished)
-        if timeout is None:
-            return inner
-        outer: Deferred = Deferred()
-        timer = self.clock.callLater(timeout, lambda: outer.called or outer.errback(
-            ThreadStuck(f"no answer from the printer's thread within {timeout:g} s")))
-
-        def relay(r: object) -> None:
-            if timer.active():
-                timer.cancel()
-            if not outer.called:
-                outer.callback(r) if not isinstance(r, Failure) else outer.errback(r)
-
-        inner.addBoth(relay)
-        return outer
 
     def _thread_stuck(self, e: Exception) -> None:
         """The printer's thread did not come back: hold the queue (hold_timeout applies)
@@ -305,105 +269,107 @@ class PrinterQueue(service.Service):
         return None
 
     async def _handle(self, job: Job) -> None:
-        data: bytes | None = bytes(job.payload) if job.kind is JobKind.RAW else None
-        while True:
-            if job.state.final:
-                return
-            if job.expired_at(self.clock.seconds()):
-                await self.sink.change(job, JobState.EXPIRED,
-                                       "EXPIRED: the deadline passed before printing")
-                return
-            status = self._fresh_status()
-            if data is None or status is None:
-                try:
-                    made, warnings, checked = await self._call(
-                        self._prepare_and_check, job, data, status is None,
-                        timeout=RENDER_ALLOWANCE + self._status_budget())
-                except PreparationError as e:
-                    await self._fail(job, str(e))
-                    return
-                except ThreadStuck as e:
-                    self._thread_stuck(e)
-                    made, warnings, checked = data, (), self.status
-                status = checked if checked is not None else status  # keep the fresh one
-                if data is None and made is not None:
-                    data = made
-                    if warnings:
-                        job.warnings = tuple(job.warnings) + tuple(warnings)
-            assert status is not None
-            self._after_write = None
-            self.set_status(status)
-            if job.state.final:
-                return
-            if not self.running:
-                return  # stopping: the job stays queued on disk
-            if not status.holds_jobs:
-                break
-            self._wake = Deferred()
-            await self._wake  # status Ready again, the job left the queue, or stopping
-            if not self.running:
-                return
-        await self._write(job, data)
+        """Carry out what the job's steps ask, one after the other, until they are done."""
+        steps = JobSteps(job, self.config.retry_failed)
+        action: Action | None = steps.begin(self.clock.seconds(), self._fresh_status())
+        while action is not None:
+            action = await self._carry_out(steps, action)
 
-    async def _write(self, job: Job, data: bytes) -> None:
-        if not await self.sink.change(job, JobState.PRINTING, progress="In progress"):
-            # Not on disk: after a crash the journal would say "queued" and the job would
-            # print again. Put it back and try again shortly; nothing was sent.
-            self.log.critical("printer {printer}: job {job} not sent: its state could not "
-                              "be recorded", printer=self.printer, job=job.id)
-            await self.sink.change(job, JobState.QUEUED, "the journal could not be written")
-            if not job.state.final:
-                self.enqueue(job, front=True)
-            await deferLater(self.clock, JOURNAL_RETRY, lambda: None)
-            return
+    async def _carry_out(self, steps: JobSteps, action: Action) -> Action | None:
+        """Do one step; the answer to how it went is the next one (None: done)."""
+        job = steps.job
+        match action:
+            case PrepareAndCheck(data=data, check=check):
+                return await self._prepare_step(steps, data, check)
+            case SetStatus(status=status):
+                self._after_write = None
+                self.set_status(status)
+                return steps.status_set(self.running)
+            case Hold():
+                self._wake = Deferred()
+                await self._wake  # status Ready again, the job left the queue, or stopping
+                return steps.woken(self.clock.seconds(), self._fresh_status(), self.running)
+            case RecordPrinting():
+                recorded = await self.sink.change(job, JobState.PRINTING,
+                                                  progress="In progress")
+                return steps.printing_recorded(recorded)
+            case Write(data=data):
+                return await self._write(steps, data)
+            case RecordPrinted(size=size):
+                job.bytes_written = size
+                self.jobs_processed += 1
+                # Not awaited: the next job's "printing" record is committed after this one
+                # (the journal writes in order), so a crash still leaves at most one job in
+                # doubt.
+                self.sink.change(job, JobState.PRINTED, progress="Printed")
+            case Retry(reason=reason):
+                self._io_failed(job, reason)
+                await self._requeue(job, reason)
+            case RetryLater(reason=reason):
+                # Not on disk: after a crash the journal would say "queued" and the job
+                # would print again. Put it back and try again shortly; nothing was sent.
+                self.log.critical("printer {printer}: job {job} not sent: its state could "
+                                  "not be recorded", printer=self.printer, job=job.id)
+                await self._requeue(job, reason)
+                await deferLater(self.clock, JOURNAL_RETRY, lambda: None)
+            case Fail(reason=reason, io=io):
+                if io:
+                    self._io_failed(job, reason)
+                self.jobs_failed += 1
+                await self.sink.change(job, JobState.FAILED, reason)
+            case Expire(reason=reason):
+                await self.sink.change(job, JobState.EXPIRED, reason)
+            case GiveUp():
+                pass  # it ended meanwhile, or stopping: the job stays as it is on disk
+        return None
+
+    async def _prepare_step(self, steps: JobSteps, data: bytes | None, check: bool
+                            ) -> Action:
+        job = steps.job
+        try:
+            made, warnings, checked = await self._calls.call(
+                self._prepare_and_check, job, data, check,
+                timeout=RENDER_ALLOWANCE + self._status_budget())
+        except PreparationError as e:
+            return steps.preparation_failed(str(e))
+        except ThreadStuck as e:
+            self._thread_stuck(e)
+            return steps.prepare_stuck(self.running)
+        if warnings:
+            job.warnings = tuple(job.warnings) + tuple(warnings)
+        return steps.prepared(made, checked)
+
+    async def _write(self, steps: JobSteps, data: bytes) -> Action:
         self.writing = True
         try:
-            after = await self._call(self._write_in_thread, data, job.id,
-                                     timeout=self._write_budget())
+            after = await self._calls.call(self._write_in_thread, data, steps.job.id,
+                                           timeout=self._write_budget())
         except ThreadStuck as e:
             # Beyond every deadline of the connection: the thread is blocked where Python
             # cannot interrupt it. The bytes may be at the printer: never resend them.
             self.writing = False
             self.connection.abort()
             self._thread_stuck(e)
-            await self._io_failed(job, f"PRINTER: the printer stopped taking the job ({e}); "
-                                       "connection dropped", retry=False)
-            return
+            return steps.write_stuck(str(e))
         except Exception as e:
             self.writing = False
-            await self._io_failed(job, self._io_reason(e))
-            return
+            return steps.write_failed(e, self.running)
         self.writing = False
         self._after_write, self._after_write_at = after, self.clock.seconds()
         self.set_status(after)
-        if after.not_connected:
-            # The bytes were handed to the OS, but the link was gone right after: the
-            # printer may have got only part of the job.
-            await self._io_failed(job, f"PRINTER: connection lost while sending the job "
-                                       f"({after.detail or 'no detail'})")
-            return
-        job.bytes_written = len(data)
-        self.jobs_processed += 1
-        # Not awaited: the next job's "printing" record is committed after this one (the
-        # journal writes in order), so a crash still leaves at most one job in doubt.
-        self.sink.change(job, JobState.PRINTED, progress="Printed")
+        return steps.written(after, self.running)
 
-    async def _io_failed(self, job: Job, reason: str, retry: bool = True) -> None:
-        """The job did not reach the printer whole: retry it (``retry_failed``: the
-        shop's choice, knowing part of it may print twice) or fail it."""
+    def _io_failed(self, job: Job, reason: str) -> None:
+        """The job did not reach the printer whole: the queue's last error."""
         self.last_error = reason
         self.log.warn("printer {printer}: job {job}: {reason}", printer=self.printer,
                       job=job.id, reason=reason)
-        if retry and job.attempts <= self.config.retry_failed and self.running:
-            await self.sink.change(job, JobState.QUEUED, reason)
-            if not job.state.final:  # cancelled or expired meanwhile: stays out
-                self.enqueue(job, front=True)
-            return
-        await self._fail(job, reason)
 
-    async def _fail(self, job: Job, reason: str) -> None:
-        self.jobs_failed += 1
-        await self.sink.change(job, JobState.FAILED, reason)
+    async def _requeue(self, job: Job, reason: str) -> None:
+        """Back to the head of the queue, unless it was cancelled or expired meanwhile."""
+        await self.sink.change(job, JobState.QUEUED, reason)
+        if not job.state.final:
+            self.enqueue(job, front=True)
 
     def _write_in_thread(self, data: bytes, job_id: str) -> PrinterStatus:
         """Write the job, then read the status (the next job's check, if it comes soon)."""
@@ -415,9 +381,3 @@ class PrinterQueue(service.Service):
             raise
         confirm = getattr(self.connection, "confirm", self.connection.query_status)
         return confirm()
-
-    def _io_reason(self, e: BaseException) -> str:
-        if isinstance(e, PrinterIOError):
-            return f"PRINTER: {e}"
-        return f"PRINTER: {type(e).__name__}: {e}"
-
