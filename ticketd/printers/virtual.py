@@ -33,7 +33,7 @@ from twisted.logger import Logger
 
 from ticketd.config import VIRTUAL_STATUSES, PrinterConfig
 from ticketd.printers import status
-from ticketd.printers.connection import PrinterIOError
+from ticketd.printers.connection import PrinterIOError, SpooledConnection
 from ticketd.printers.status import PrinterStatus
 
 STATUS_FILE = "STATUS"
@@ -73,7 +73,7 @@ def printable_dots(config: PrinterConfig) -> int:
     return profile_for({"paper_width": config.paper_width, "dpi": config.dpi}).dots
 
 
-class VirtualConnection:
+class VirtualConnection(SpooledConnection):
     """:class:`~ticketd.printers.connection.PrinterConnection` writing to a spool directory."""
 
     log = Logger()
@@ -182,9 +182,3 @@ class VirtualConnection:
             except PrinterIOError as e:
                 return status.not_connected(str(e))
         return STATUSES[self.status_name()]
-
-    def close(self) -> None:
-        pass
-
-    def abort(self) -> None:
-        pass
