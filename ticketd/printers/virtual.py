@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 from twisted.logger import Logger
 
+from ticketd import paper
 from ticketd.config import VIRTUAL_STATUSES, PrinterConfig
 from ticketd.printers import status
 from ticketd.printers.connection import PrinterIOError, SpooledConnection
@@ -68,9 +69,9 @@ def spool_name(job_id: str) -> str:
 
 
 def printable_dots(config: PrinterConfig) -> int:
-    """The printer's printable width in dots, as documents are laid out for it."""
-    from ticketd.documents.profile import profile_for
-    return profile_for({"paper_width": config.paper_width, "dpi": config.dpi}).dots
+    """The printer's printable width in dots, as documents are laid out for it (kept for
+    callers that have a config; the geometry is :func:`ticketd.paper.printable_dots`)."""
+    return paper.printable_dots(config.paper_width, config.dpi)
 
 
 class VirtualConnection(SpooledConnection):
@@ -169,7 +170,7 @@ class VirtualConnection(SpooledConnection):
         target = self.preview_path_for(job_id)
         try:
             from ticketd.receipt_image import render_png
-            png = render_png(data, dots=self.preview_dots or 576)
+            png = render_png(data, dots=self.preview_dots or paper.DEFAULT_DOTS)
             self._write_file(target, png, False)
         except Exception as e:
             self.log.warn("virtual printer: no preview {path}: {error}", path=str(target),
