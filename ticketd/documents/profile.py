@@ -12,7 +12,7 @@ import attrs
 from ticketd import paper
 from ticketd.paper import DPIS, PAPER_WIDTHS
 
-from .codepages import DEFAULT_CODE_TABLE, canonical_table
+from .encoding import DEFAULT_CODE_TABLE, canonical_table
 from .errors import DocumentError, fmt
 
 

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import re
 
-from ticketd import paper
+from ticketd import codepages, paper
 
-from . import codepages
 from .codes import QR_BUDGET, Codes
 from .esc_commands import esc_table
 from .fs_commands import fs_table
@@ -84,7 +83,7 @@ class Interpreter(Graphics, Codes):
         default = codepages.table_number(code_table) if code_table else None
         if code_table and default is None:
             self.receipt.warnings.append(f"unknown code table {code_table!r}: using PC437")
-        self.default_table = codepages.DEFAULT if default is None else default
+        self.default_table = codepages.POWER_ON if default is None else default
         self.pending: list[Marker] = []
         self.line: list = []             # ("g", char, x, style, cw, ch, adv) | ("i", img, x)
         self.x = 0
