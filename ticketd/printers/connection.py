@@ -4,6 +4,10 @@ All methods block and are called from the printer's own one-thread pool, never f
 reactor, one at a time: the printer service never interleaves a status query with a job's
 bytes. The one exception is :meth:`PrinterConnection.abort`, which the service calls from
 the reactor thread when a write outlives its timeout, to break the blocked call.
+
+Besides the interface: its errors, and what every adapter shares however it reaches the
+printer (how its class is declared, its required settings, the base of the spooled ones).
+The adapters with a link of their own share more: :mod:`ticketd.printers.stream`.
 """
 
 from __future__ import annotations
