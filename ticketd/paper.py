@@ -11,6 +11,8 @@ characters per line do not depend on the dpi.
 
 from __future__ import annotations
 
+import functools
+
 PAPER_WIDTHS = (58, 72, 80, 100, 112, 120)
 DPIS = (203, 300, 600)
 DEFAULT_PAPER_WIDTH = 80
@@ -42,6 +44,7 @@ def scaled(dots_at_203: int, dpi: int) -> int:
     return dots_at_203 * dots_per_mm(dpi) // 8
 
 
+@functools.lru_cache(maxsize=64)  # the layout asks for every run of text
 def font_cell(font: str, dpi: int) -> tuple[int, int]:
     """Width and height in dots of one character of ``font`` ("A" or "B") at ``dpi``."""
     width, height = FONT_CELLS[font]

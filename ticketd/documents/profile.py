@@ -41,7 +41,7 @@ class Profile:
 
     def font_dots(self, font: str) -> int:
         """Width in dots of one character of ``font`` ('A' or 'B')."""
-        return self.font_b_dots if font == "B" else self.font_a_dots
+        return paper.font_cell("B" if font == "B" else "A", self.dpi)[0]
 
 
 def profile_errors(profile: Any) -> list[str]:
