@@ -16,7 +16,7 @@ from pathlib import Path
 from twisted.trial import unittest
 
 from ticketd.config import PrinterConfig
-from ticketd.printers import _query, factory, status
+from ticketd.printers import factory, status, status_exchange
 from ticketd.printers.connection import PrinterIOError, WriteTimeout
 from ticketd.printers.cups import CupsConnection, parse_lpstat
 from ticketd.printers.network import NetworkConnection
@@ -37,7 +37,7 @@ class ExchangeTests(unittest.TestCase):
 
         def recv(t: float) -> bytes:
             return answers.get(sent[-1][2], b"")
-        return _query.exchange(send, recv, 0.05), sent
+        return status_exchange.exchange(send, recv, 0.05), sent
 
     def test_skips_stray_bytes(self) -> None:
         s, sent = self.run_exchange({1: b"\x00\xff\x12", 2: b"A\x32", 3: b"\x12", 4: b"\x7e"})
@@ -155,7 +155,7 @@ class NetworkTests(unittest.TestCase):
                                  socket_factory=high)
         self.addCleanup(conn.close)
         conn.write(b"job")
-        self.assertGreaterEqual(conn._sock.fileno(), 1024)  # type: ignore[union-attr]
+        self.assertGreaterEqual(conn._link.fileno(), 1024)  # type: ignore[union-attr]
         peer, _ = srv.accept()
         self.addCleanup(peer.close)
         self.assertEqual(peer.recv(16), b"job")

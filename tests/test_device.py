@@ -148,17 +148,17 @@ class DeviceTests(unittest.TestCase):
 
         class HighFd(DeviceConnection):
             def open(self) -> None:
-                if self._fd is None:
+                if self._link is None:
                     super().open()
-                    low = self._fd
+                    low = self._link
                     assert low is not None
-                    self._fd = fcntl.fcntl(low, fcntl.F_DUPFD_CLOEXEC, 1500)
+                    self._link = fcntl.fcntl(low, fcntl.F_DUPFD_CLOEXEC, 1500)
                     os.close(low)
 
         conn = HighFd(self.path, status_timeout=1, reopen="never")
         conn.open()
         self.addCleanup(conn.close)
-        self.assertGreaterEqual(conn._fd, 1024)
+        self.assertGreaterEqual(conn._link, 1024)
         conn.write(b"hi")
         self.assertEqual(os.read(self.master, 16), b"hi")
         self.answer(b"\x12\x12\x12\x12")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import images
-from .codepages import Encoder
+from .encoding import Encoder
 from .errors import DocumentError
 from .layout import PLAIN, TextFlow, separator_line, style_from, table_lines, text_pieces
 from .profile import Profile, profile_for

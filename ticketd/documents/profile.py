@@ -1,9 +1,7 @@
 """Printer geometry from a document's ``profile``: dots and characters per line.
 
-Printable widths follow common thermal heads (8 dots/mm at 203 dpi):
-58 mm paper -> 48 mm printable, 72 -> 64, 80 -> 72, 100 -> 92, 112 -> 104,
-120 -> 112. Font A is 12 dots wide and font B 9 dots at 203 dpi, scaled with
-the dpi, so characters per line do not depend on the dpi.
+The geometry itself (printable widths, font cells at a dpi) is :mod:`ticketd.paper`'s;
+this module checks a document's profile against it and keeps the result.
 """
 from __future__ import annotations
 
@@ -11,22 +9,20 @@ from typing import Any
 
 import attrs
 
-from .codepages import DEFAULT_CODE_TABLE, canonical_table
-from .errors import DocumentError, fmt
+from ticketd import paper
+from ticketd.paper import DPIS, PAPER_WIDTHS
 
-PAPER_WIDTHS = (58, 72, 80, 100, 112, 120)
-DPIS = (203, 300, 600)
-_PRINTABLE_MM = {58: 48, 72: 64, 80: 72, 100: 92, 112: 104, 120: 112}
-_DOTS_PER_MM = {203: 8, 300: 12, 600: 24}
+from .encoding import DEFAULT_CODE_TABLE, canonical_table
+from .errors import DocumentError, fmt
 
 
 @attrs.frozen
 class Profile:
     """Printer geometry and capabilities used for layout and rendering."""
 
-    paper_width_mm: int = 80
-    dpi: int = 203
-    dots: int = 576
+    paper_width_mm: int = paper.DEFAULT_PAPER_WIDTH
+    dpi: int = paper.DEFAULT_DPI
+    dots: int = paper.DEFAULT_DOTS
     chars_a: int = 48
     chars_b: int = 64
     code_table: str = DEFAULT_CODE_TABLE
@@ -36,16 +32,16 @@ class Profile:
     @property
     def font_a_dots(self) -> int:
         """Width of one font A character in dots."""
-        return 12 * _DOTS_PER_MM[self.dpi] // 8
+        return paper.font_cell("A", self.dpi)[0]
 
     @property
     def font_b_dots(self) -> int:
         """Width of one font B character in dots."""
-        return 9 * _DOTS_PER_MM[self.dpi] // 8
+        return paper.font_cell("B", self.dpi)[0]
 
     def font_dots(self, font: str) -> int:
         """Width in dots of one character of ``font`` ('A' or 'B')."""
-        return self.font_b_dots if font == "B" else self.font_a_dots
+        return paper.font_cell("B" if font == "B" else "A", self.dpi)[0]
 
 
 def profile_errors(profile: Any) -> list[str]:
@@ -68,8 +64,8 @@ def profile_for(profile: Any) -> Profile:
         profile = {}
     if not isinstance(profile, dict):
         raise DocumentError.single("VALIDATION", "profile", "must be an object")
-    width = profile.get("paper_width", 80)
-    dpi = profile.get("dpi", 203)
+    width = profile.get("paper_width", paper.DEFAULT_PAPER_WIDTH)
+    dpi = profile.get("dpi", paper.DEFAULT_DPI)
     if width not in PAPER_WIDTHS or isinstance(width, bool):
         raise DocumentError.single("VALIDATION", "profile.paper_width",
                                    f"{width!r} is not one of {list(PAPER_WIDTHS)}")
@@ -81,12 +77,12 @@ def profile_for(profile: Any) -> Profile:
     if table is None:
         raise DocumentError.single("VALIDATION", "profile.code_table",
                                    f"unknown code table {table_name!r}")
-    dots = _PRINTABLE_MM[width] * _DOTS_PER_MM[dpi]
-    scale = _DOTS_PER_MM[dpi] / 8
+    dots = paper.printable_dots(width, dpi)
     model = profile.get("model", "")
     return Profile(
         paper_width_mm=width, dpi=dpi, dots=dots,
-        chars_a=int(dots // (12 * scale)), chars_b=int(dots // (9 * scale)),
+        chars_a=paper.chars_per_line(dots, "A", dpi),
+        chars_b=paper.chars_per_line(dots, "B", dpi),
         code_table=table, has_qr=profile.get("has_qr") is True,
         model=model if isinstance(model, str) else "",
     )

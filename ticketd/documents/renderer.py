@@ -16,7 +16,7 @@ from escpos.capabilities import Profile as _EscposProfile
 from escpos.printer import Dummy
 
 from . import checks, images
-from .codepages import Encoder, select_command
+from .encoding import Encoder, select_command
 from .errors import DocumentError, fmt
 from .layout import (PLAIN, Style, TextFlow, separator_line, style_from, table_lines,
                      text_pieces)

@@ -10,36 +10,35 @@ from __future__ import annotations
 import subprocess
 from typing import Any, Callable
 
+import attrs
 from twisted.logger import Logger
 
 from ticketd.config import PrinterConfig
 from ticketd.printers import status
-from ticketd.printers.connection import PrinterIOError, WriteTimeout
+from ticketd.printers.connection import (PrinterIOError, SpooledConnection, WriteTimeout,
+                                        connection_class, required, timeouts)
 from ticketd.printers.status import PrinterStatus
 
 Runner = Callable[..., "subprocess.CompletedProcess[bytes]"]
 
 
-class CupsConnection:
+@connection_class
+class CupsConnection(SpooledConnection):
     """:class:`~ticketd.printers.connection.PrinterConnection` to a CUPS raw queue."""
 
     log = Logger()
 
-    def __init__(self, queue: str, *, write_timeout: float = 10.0, status_timeout: float = 1.0,
-                 lp: str = "lp", lpstat: str = "lpstat", run: Runner = subprocess.run) -> None:
-        self.queue = queue
-        self.write_timeout = write_timeout
-        self.status_timeout = status_timeout
-        self.lp = lp
-        self.lpstat = lpstat
-        self._run = run
+    queue: str = attrs.field(kw_only=False)
+    write_timeout: float = 10.0
+    status_timeout: float = 1.0
+    lp: str = "lp"
+    lpstat: str = "lpstat"
+    _run: Runner = subprocess.run
 
     @classmethod
     def from_config(cls, config: PrinterConfig) -> "CupsConnection":
-        if not config.queue:
-            raise PrinterIOError(f"printer {config.name}: no CUPS queue configured")
-        return cls(config.queue, write_timeout=config.write_timeout,
-                   status_timeout=config.status_timeout)
+        return cls(required(config, config.queue, "no CUPS queue configured"),
+                   **timeouts(config))
 
     def __repr__(self) -> str:
         return f"<CupsConnection {self.queue}>"
@@ -51,9 +50,6 @@ class CupsConnection:
         except FileNotFoundError:
             raise PrinterIOError(f"cannot use CUPS queue {self.queue}: the {argv[0]!r} "
                                  "command is not installed (install cups-client)") from None
-
-    def open(self) -> None:
-        pass
 
     def write(self, data: bytes, job_id: str | None = None) -> None:
         argv = [self.lp, "-d", self.queue, "-o", "raw"]
@@ -78,12 +74,6 @@ class CupsConnection:
         return parse_lpstat(self.queue, result.returncode,
                             result.stdout.decode("utf-8", "replace"),
                             result.stderr.decode("utf-8", "replace"))
-
-    def close(self) -> None:
-        pass
-
-    def abort(self) -> None:
-        pass
 
 
 def parse_lpstat(queue: str, returncode: int, out: str, err: str) -> PrinterStatus:

@@ -15,21 +15,20 @@ from __future__ import annotations
 import math
 import os
 import select
-import threading
-import time
-from typing import Callable
 
-from twisted.logger import Logger
+import attrs
 
 from ticketd.config import PrinterConfig
-from ticketd.printers import _query, status
-from ticketd.printers.connection import PrinterIOError, WriteTimeout
+from ticketd.printers import status_exchange
+from ticketd.printers.connection import PrinterIOError, connection_class, required, timeouts
 from ticketd.printers.status import PrinterStatus
+from ticketd.printers.stream import StreamConnection
 
 REOPEN_MODES = ("auto", "always", "never")
 
 
-class DeviceConnection:
+@connection_class
+class DeviceConnection(StreamConnection[int]):
     """:class:`~ticketd.printers.connection.PrinterConnection` on a device node.
 
     ``reopen`` decides whether the node is closed and reopened between writing a DLE EOT
@@ -45,38 +44,37 @@ class DeviceConnection:
     * ``"never"``: never reopen (ttys, ptys, printers that behave).
     """
 
-    log = Logger()
+    label_prefix = "printer device"
+    progress_verb = "written"
 
-    def __init__(self, path: str, *, write_timeout: float = 10.0, status_timeout: float = 1.0,
-                 reopen: str = "auto", clock: Callable[[], float] = time.monotonic) -> None:
-        if reopen not in REOPEN_MODES:
-            raise ValueError(f"reopen must be one of {REOPEN_MODES}, not {reopen!r}")
-        self.path = path
-        self.write_timeout = write_timeout
-        self.status_timeout = status_timeout
-        self.reopen = reopen
-        self._clock = clock
-        self._fd: int | None = None
-        self._reopen_learned: bool | None = None  # auto mode: what the first query taught
-        self._abort_r, self._abort_w = os.pipe()   # abort(): wakes a blocked poll()
+    path: str = attrs.field(kw_only=False)
+    reopen: str = attrs.field(default="auto")
+    _reopen_learned: bool | None = attrs.field(default=None, init=False)  # what auto learned
+    # Each write or status exchange is one operation; abort() aims at the one under
+    # way. Its wake-up byte may outlive it (the write had just ended): a later
+    # operation ignores it rather than failing with "aborted".
+    _op: int = attrs.field(default=0, init=False)
+    _aborted_op: int = attrs.field(default=-1, init=False)
+    _abort_r: int = attrs.field(init=False)  # abort() writes to _abort_w: wakes a poll()
+    _abort_w: int = attrs.field(init=False)
+
+    @reopen.validator
+    def _known_reopen(self, _: object, value: str) -> None:
+        if value not in REOPEN_MODES:
+            raise ValueError(f"reopen must be one of {REOPEN_MODES}, not {value!r}")
+
+    def __attrs_post_init__(self) -> None:
+        self._abort_r, self._abort_w = os.pipe()
         os.set_blocking(self._abort_r, False)
         os.set_blocking(self._abort_w, False)
-        self._lock = threading.Lock()
-        # Each write or status exchange is one operation; abort() aims at the one under
-        # way. Its wake-up byte may outlive it (the write had just ended): a later
-        # operation ignores it rather than failing with "aborted".
-        self._op = 0
-        self._aborted_op = -1
 
     @classmethod
     def from_config(cls, config: PrinterConfig) -> "DeviceConnection":
-        if not config.device:
-            raise PrinterIOError(f"printer {config.name}: no device configured")
-        return cls(config.device, write_timeout=config.write_timeout,
-                   status_timeout=config.status_timeout)
+        return cls(required(config, config.device, "no device configured"), **timeouts(config))
 
-    def __repr__(self) -> str:
-        return f"<DeviceConnection {self.path}>"
+    @property
+    def target(self) -> str:
+        return self.path
 
     def __del__(self) -> None:
         for fd in (getattr(self, "_abort_r", None), getattr(self, "_abort_w", None)):
@@ -86,73 +84,9 @@ class DeviceConnection:
                 except OSError:
                     pass
 
-    # --- PrinterConnection ------------------------------------------------------------
-
-    def open(self) -> None:
-        if self._fd is not None:
-            return
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-        except OSError as e:
-            raise PrinterIOError(f"cannot open printer device {self.path}: "
-                                 f"{e.strerror or e}") from None
-        with self._lock:
-            self._fd = fd
-
-    def write(self, data: bytes, job_id: str | None = None) -> None:
-        self._begin()
-        self.open()
-        deadline = self._clock() + self.write_timeout
-        view = memoryview(data)
-        try:
-            while view:
-                fd = self._current_fd()
-                remaining = deadline - self._clock()
-                if remaining <= 0:
-                    raise WriteTimeout(
-                        f"printer device {self.path} did not take the job within "
-                        f"{self.write_timeout:g} s ({len(data) - len(view)} of "
-                        f"{len(data)} bytes written)")
-                if not self._wait(fd, write=True, timeout=remaining):
-                    continue
-                try:
-                    n = os.write(fd, view)
-                except BlockingIOError:
-                    continue
-                view = view[n:]
-        except PrinterIOError:
-            self.close()
-            raise
-        except OSError as e:
-            self.close()
-            raise PrinterIOError(f"writing to printer device {self.path} failed: "
-                                 f"{e.strerror or e}") from None
-
-    def query_status(self) -> PrinterStatus:
-        self._begin()
-        try:
-            self.open()
-        except PrinterIOError as e:
-            return status.not_connected(str(e))
-        try:
-            self._drain()
-            return self._exchange()
-        except OSError as e:
-            self.close()
-            return status.not_connected(f"printer device {self.path}: {e.strerror or e}")
-        except PrinterIOError as e:
-            self.close()
-            return status.not_connected(str(e))
-
     def close(self) -> None:
-        with self._lock:
-            fd, self._fd = self._fd, None
+        super().close()
         self._reopen_learned = None
-        if fd is not None:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
 
     def abort(self) -> None:
         """Wake the I/O thread's poll(); the operation under way (if any: otherwise this
@@ -164,13 +98,27 @@ class DeviceConnection:
             except OSError:  # the pipe is full: a wake-up is already waiting
                 pass
 
-    # --- helpers ------------------------------------------------------------------------
+    # --- the node -------------------------------------------------------------------
 
-    def _current_fd(self) -> int:
-        fd = self._fd
-        if fd is None:
-            raise PrinterIOError(f"printer device {self.path} was closed")
-        return fd
+    def _connect(self) -> int:
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        except OSError as e:
+            raise PrinterIOError(f"cannot open printer device {self.path}: "
+                                 f"{e.strerror or e}") from None
+
+    def _release(self, fd: int) -> None:
+        os.close(fd)
+
+    def _put(self, fd: int, data: memoryview, remaining: float) -> int:
+        if not self._wait(fd, write=True, timeout=remaining):
+            return 0
+        try:
+            return os.write(fd, data)
+        except BlockingIOError:
+            return 0
+
+    # --- helpers ------------------------------------------------------------------------
 
     def _begin(self) -> None:
         """A new operation: wake-ups left by aborts of earlier ones no longer count."""
@@ -202,7 +150,7 @@ class DeviceConnection:
         return fd in ready
 
     def _read(self, timeout: float) -> bytes:
-        fd = self._current_fd()
+        fd = self._live_link()
         if not self._wait(fd, write=False, timeout=timeout):
             return b""
         try:
@@ -217,7 +165,7 @@ class DeviceConnection:
             remaining = deadline - self._clock()
             if remaining <= 0:
                 raise PrinterIOError(f"printer device {self.path} does not take a status query")
-            fd = self._current_fd()
+            fd = self._live_link()
             if self._wait(fd, write=True, timeout=remaining):
                 try:
                     view = view[os.write(fd, view):]
@@ -226,14 +174,11 @@ class DeviceConnection:
 
     def _reopen(self) -> None:
         """Close and reopen the node, keeping what ``auto`` mode has learned."""
-        with self._lock:
-            fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
+        self._drop_link()
         self.open()
 
     def _drain(self) -> None:
-        fd = self._current_fd()
+        fd = self._live_link()
         poller = select.poll()
         poller.register(fd, select.POLLIN)
         while poller.poll(0):
@@ -262,7 +207,9 @@ class DeviceConnection:
                           "reopening for every status query", path=self.path)
         return chunk
 
-    def _exchange(self) -> PrinterStatus:
+    def _exchange(self, fd: int) -> PrinterStatus:
+        """Reads and writes take the live descriptor, not ``fd``: a reopen replaces it."""
+        self._drain()
         first = True
 
         def send(data: bytes) -> None:
@@ -277,4 +224,4 @@ class DeviceConnection:
                 return self._first_read(timeout)
             return self._read(timeout)
 
-        return _query.exchange(send, recv, self.status_timeout, self._clock)
+        return status_exchange.exchange(send, recv, self.status_timeout, self._clock)

@@ -10,68 +10,65 @@ from __future__ import annotations
 
 import select
 import socket
-import threading
-import time
 from typing import Callable
 
-from twisted.logger import Logger
+import attrs
 
 from ticketd.config import PrinterConfig
-from ticketd.printers import _query, status
-from ticketd.printers.connection import PrinterIOError, WriteTimeout
+from ticketd.printers import status, status_exchange
+from ticketd.printers.connection import (PrinterIOError, connection_class, reason, required,
+                                        timeouts)
 from ticketd.printers.status import PrinterStatus
+from ticketd.printers.stream import StreamConnection
 
 SocketFactory = Callable[[tuple[str, int], float], socket.socket]
 
 
-class NetworkConnection:
+@connection_class
+class NetworkConnection(StreamConnection[socket.socket]):
     """:class:`~ticketd.printers.connection.PrinterConnection` over TCP."""
 
-    log = Logger()
+    label_prefix = "printer at"
+    io_errors = (OSError, ValueError)  # ValueError: e.g. a host name IDNA refuses
+    progress_verb = "sent"
 
-    def __init__(self, host: str, port: int = 9100, *, connect_timeout: float = 5.0,
-                 write_timeout: float = 10.0, status_timeout: float = 1.0,
-                 send_buffer: int | None = 32 * 1024,
-                 socket_factory: SocketFactory = socket.create_connection,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.host = host
-        self.port = port
-        self.connect_timeout = connect_timeout
-        self.write_timeout = write_timeout
-        self.status_timeout = status_timeout
-        self.send_buffer = send_buffer
-        self._socket_factory = socket_factory
-        self._clock = clock
-        self._sock: socket.socket | None = None
-        self._lock = threading.Lock()  # guards _sock against abort() from another thread
+    host: str = attrs.field(kw_only=False)
+    port: int = attrs.field(default=9100, kw_only=False)
+    connect_timeout: float = 5.0
+    send_buffer: int | None = 32 * 1024
+    _socket_factory: SocketFactory = socket.create_connection
 
     @classmethod
     def from_config(cls, config: PrinterConfig) -> "NetworkConnection":
-        if not config.host:
-            raise PrinterIOError(f"printer {config.name}: no host configured")
-        return cls(config.host, config.port, connect_timeout=config.connect_timeout,
-                   write_timeout=config.write_timeout, status_timeout=config.status_timeout)
+        return cls(required(config, config.host, "no host configured"), config.port,
+                   connect_timeout=config.connect_timeout, **timeouts(config))
 
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
-    def __repr__(self) -> str:
-        return f"<NetworkConnection {self.address}>"
+    target = address
 
-    # --- PrinterConnection ------------------------------------------------------------
+    def confirm(self) -> PrinterStatus:
+        """Status over the connection as it is, never a new one: right after a job, a link
+        the printer dropped meanwhile must read "Printer not connected" (the job may not
+        have arrived whole), not the Ready of a fresh reconnect."""
+        sock = self._link
+        if sock is None or not self._still_open(sock):
+            self.close()
+            return status.not_connected(f"printer at {self.address} closed the connection")
+        return self._read_status()
 
-    def open(self) -> None:
-        if self._sock is not None and not self._peer_closed(self._sock):
-            return
-        self.close()
+    # --- the socket -----------------------------------------------------------------
+
+    def _connect(self) -> socket.socket:
         try:
             sock = self._socket_factory((self.host, self.port), self.connect_timeout)
         except socket.timeout:
             raise PrinterIOError(f"cannot connect to {self.address}: no answer within "
                                  f"{self.connect_timeout:g} s") from None
-        except (OSError, ValueError) as e:  # ValueError: e.g. a host name IDNA refuses
-            raise PrinterIOError(f"cannot connect to {self.address}: {_why(e)}") from None
+        except self.io_errors as e:
+            raise PrinterIOError(f"cannot connect to {self.address}: {reason(e)}") from None
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         if self.send_buffer:
@@ -80,80 +77,32 @@ class NetworkConnection:
             # and a printer that drops the connection mid-job fails the write instead of
             # the kernel silently swallowing megabytes.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.send_buffer)
-        with self._lock:
-            self._sock = sock
         self.log.debug("connected to printer at {address}", address=self.address)
+        return sock
 
-    def write(self, data: bytes, job_id: str | None = None) -> None:
-        self.open()
-        sock = self._sock
-        assert sock is not None
-        deadline = self._clock() + self.write_timeout
-        view = memoryview(data)
-        try:
-            while view:
-                remaining = deadline - self._clock()
-                if remaining <= 0:
-                    raise socket.timeout()
-                sock.settimeout(remaining)
-                sent = sock.send(view)
-                view = view[sent:]
-        except socket.timeout:
-            self.close()
-            raise WriteTimeout(f"printer at {self.address} did not take the job within "
-                               f"{self.write_timeout:g} s ({len(data) - len(view)} of "
-                               f"{len(data)} bytes sent)") from None
-        except (OSError, ValueError) as e:
-            self.close()
-            raise PrinterIOError(f"writing to printer at {self.address} failed: "
-                                 f"{_why(e)}") from None
+    def _release(self, sock: socket.socket) -> None:
+        sock.close()
 
-    def query_status(self) -> PrinterStatus:
-        try:
-            self.open()
-        except PrinterIOError as e:
-            return status.not_connected(str(e))
-        return self.confirm()
-
-    def confirm(self) -> PrinterStatus:
-        """Status over the connection as it is, never a new one: right after a job, a link
-        the printer dropped meanwhile must read "Printer not connected" (the job may not
-        have arrived whole), not the Ready of a fresh reconnect."""
-        sock = self._sock
-        if sock is None or self._peer_closed(sock):
-            self.close()
-            return status.not_connected(f"printer at {self.address} closed the connection")
-        try:
-            self._drain(sock)
-            result = _query.exchange(lambda b: self._send(sock, b),
-                                     lambda t: self._recv(sock, t),
-                                     self.status_timeout, self._clock)
-        except (OSError, ValueError) as e:
-            self.close()
-            return status.not_connected(f"printer at {self.address}: {_why(e)}")
-        return result
-
-    def close(self) -> None:
-        with self._lock:
-            sock, self._sock = self._sock, None
-        if sock is not None:
-            try:
-                sock.close()
-            except OSError:
-                pass
-
-    def abort(self) -> None:
+    def _interrupt(self, sock: socket.socket) -> None:
         """Shut the socket down (not close: the fd stays valid for the blocked thread),
         which makes a blocked send()/recv() in the I/O thread return an error at once."""
-        with self._lock:
-            sock = self._sock
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
-    # --- helpers ------------------------------------------------------------------------
+    def _put(self, sock: socket.socket, data: memoryview, remaining: float) -> int:
+        sock.settimeout(remaining)
+        return sock.send(data)
+
+    def _is_timeout(self, e: Exception) -> bool:
+        return isinstance(e, socket.timeout)
+
+    def _exchange(self, sock: socket.socket) -> PrinterStatus:
+        self._drain(sock)
+        return status_exchange.exchange(lambda b: self._send(sock, b),
+                                        lambda t: self._recv(sock, t),
+                                        self.status_timeout, self._clock)
 
     def _send(self, sock: socket.socket, data: bytes) -> None:
         sock.settimeout(self.status_timeout)
@@ -179,15 +128,14 @@ class NetworkConnection:
             if not chunk:
                 raise ConnectionResetError(0, "connection closed by the printer")
 
-    @staticmethod
-    def _peer_closed(sock: socket.socket) -> bool:
-        """True if the printer closed or reset the idle connection since we last used it."""
+    def _still_open(self, sock: socket.socket) -> bool:
+        """False if the printer closed or reset the idle connection since we last used it."""
         try:
             if not _readable(sock):
-                return False
-            return sock.recv(1, socket.MSG_PEEK) == b""
+                return True
+            return sock.recv(1, socket.MSG_PEEK) != b""
         except (OSError, ValueError):
-            return True
+            return False
 
 
 def _readable(sock: socket.socket) -> bool:
@@ -196,7 +144,3 @@ def _readable(sock: socket.socket) -> bool:
     poller = select.poll()
     poller.register(sock, select.POLLIN)
     return bool(poller.poll(0))
-
-
-def _why(e: Exception) -> str:
-    return str(getattr(e, "strerror", None) or e)

@@ -57,21 +57,10 @@ class PrinterStatus:
 
     @property
     def condition(self) -> Condition:
-        if self.not_connected:
-            return Condition.NOT_CONNECTED
-        if self.no_response:
-            return Condition.NO_RESPONSE
-        if self.cover_open:
-            return Condition.COVER_OPEN
-        if self.paper_out:
-            return Condition.PAPER_OUT
-        if self.feeding:
-            return Condition.FEEDING
-        if self.error:
-            return Condition.ERROR
-        if not self.online:
-            return Condition.OFFLINE
-        return Condition.READY
+        for flag, condition in _BY_SERIOUSNESS:
+            if getattr(self, flag):
+                return condition
+        return Condition.READY if self.online else Condition.OFFLINE
 
     @property
     def text(self) -> str:
@@ -95,6 +84,16 @@ class PrinterStatus:
             d["detail"] = self.detail
         return d
 
+
+#: The flags that name a condition, most serious first; none set: Ready, or Offline.
+_BY_SERIOUSNESS = (
+    ("not_connected", Condition.NOT_CONNECTED),
+    ("no_response", Condition.NO_RESPONSE),
+    ("cover_open", Condition.COVER_OPEN),
+    ("paper_out", Condition.PAPER_OUT),
+    ("feeding", Condition.FEEDING),
+    ("error", Condition.ERROR),
+)
 
 READY = PrinterStatus()
 UNKNOWN_YET = PrinterStatus(no_response=True, detail="not polled yet")

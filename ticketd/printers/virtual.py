@@ -31,9 +31,10 @@ from urllib.parse import quote
 
 from twisted.logger import Logger
 
+from ticketd import paper
 from ticketd.config import VIRTUAL_STATUSES, PrinterConfig
 from ticketd.printers import status
-from ticketd.printers.connection import PrinterIOError
+from ticketd.printers.connection import PrinterIOError, SpooledConnection
 from ticketd.printers.status import PrinterStatus
 
 STATUS_FILE = "STATUS"
@@ -68,12 +69,12 @@ def spool_name(job_id: str) -> str:
 
 
 def printable_dots(config: PrinterConfig) -> int:
-    """The printer's printable width in dots, as documents are laid out for it."""
-    from ticketd.documents.profile import profile_for
-    return profile_for({"paper_width": config.paper_width, "dpi": config.dpi}).dots
+    """The printer's printable width in dots, as documents are laid out for it (kept for
+    callers that have a config; the geometry is :func:`ticketd.paper.printable_dots`)."""
+    return paper.printable_dots(config.paper_width, config.dpi)
 
 
-class VirtualConnection:
+class VirtualConnection(SpooledConnection):
     """:class:`~ticketd.printers.connection.PrinterConnection` writing to a spool directory."""
 
     log = Logger()
@@ -169,7 +170,7 @@ class VirtualConnection:
         target = self.preview_path_for(job_id)
         try:
             from ticketd.receipt_image import render_png
-            png = render_png(data, dots=self.preview_dots or 576)
+            png = render_png(data, dots=self.preview_dots or paper.DEFAULT_DOTS)
             self._write_file(target, png, False)
         except Exception as e:
             self.log.warn("virtual printer: no preview {path}: {error}", path=str(target),
@@ -182,9 +183,3 @@ class VirtualConnection:
             except PrinterIOError as e:
                 return status.not_connected(str(e))
         return STATUSES[self.status_name()]
-
-    def close(self) -> None:
-        pass
-
-    def abort(self) -> None:
-        pass

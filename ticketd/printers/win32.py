@@ -11,7 +11,7 @@ from typing import Any
 
 from ticketd.config import PrinterConfig
 from ticketd.printers import status
-from ticketd.printers.connection import PrinterIOError
+from ticketd.printers.connection import PrinterIOError, SpooledConnection, required
 from ticketd.printers.status import PrinterStatus
 
 # winspool.h PRINTER_STATUS_* bits
@@ -33,7 +33,7 @@ def _win32print() -> Any:
     return win32print
 
 
-class Win32Connection:
+class Win32Connection(SpooledConnection):
     """:class:`~ticketd.printers.connection.PrinterConnection` to a Windows printer queue."""
 
     def __init__(self, queue: str, *, module: Any = None) -> None:
@@ -43,9 +43,7 @@ class Win32Connection:
 
     @classmethod
     def from_config(cls, config: PrinterConfig) -> "Win32Connection":
-        if not config.queue:
-            raise PrinterIOError(f"printer {config.name}: no Windows printer queue configured")
-        return cls(config.queue)
+        return cls(required(config, config.queue, "no Windows printer queue configured"))
 
     def open(self) -> None:
         if self._w is None:
@@ -88,9 +86,3 @@ class Win32Connection:
                              paper_out=bool(flags & _PAPER_OUT),
                              cover_open=bool(flags & _DOOR_OPEN),
                              error="error" if flags & _ERROR else None)
-
-    def close(self) -> None:
-        pass
-
-    def abort(self) -> None:
-        pass

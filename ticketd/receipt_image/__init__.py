@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ticketd.paper import DEFAULT_DOTS, DEFAULT_DPI
+
 from .model import (Barcode, Cut, Feed, Glyph, InlineImage, Marker, QRCode, Raster,
                     Receipt, Style, TextLine)
 
@@ -20,8 +22,8 @@ __all__ = ["interpret", "render_image", "render_png", "render_text", "to_png", "
 MAX_HEIGHT = 20000
 
 
-def interpret(data: bytes, *, dots: int = 576, code_table: str | None = None,
-              dpi: int = 203, max_height: int = MAX_HEIGHT) -> Receipt:
+def interpret(data: bytes, *, dots: int = DEFAULT_DOTS, code_table: str | None = None,
+              dpi: int = DEFAULT_DPI, max_height: int = MAX_HEIGHT) -> Receipt:
     """Interpret ESC/POS ``data`` for paper ``dots`` wide.
 
     ``code_table`` (e.g. "WPC1252", "PC850", "cp858") is the table the printer
@@ -34,7 +36,7 @@ def interpret(data: bytes, *, dots: int = 576, code_table: str | None = None,
     return Interpreter(dots, dpi=dpi, code_table=code_table, max_height=max_height).run(data)
 
 
-def render_image(data: bytes | Receipt, dots: int = 576, **kw: Any) -> Any:
+def render_image(data: bytes | Receipt, dots: int = DEFAULT_DOTS, **kw: Any) -> Any:
     """The receipt as a Pillow image (mode "1", ``dots`` wide)."""
     from .draw import draw
 
@@ -42,12 +44,12 @@ def render_image(data: bytes | Receipt, dots: int = 576, **kw: Any) -> Any:
     return draw(receipt)
 
 
-def render_png(data: bytes | Receipt, dots: int = 576, **kw: Any) -> bytes:
+def render_png(data: bytes | Receipt, dots: int = DEFAULT_DOTS, **kw: Any) -> bytes:
     """The receipt as PNG bytes (``dots`` wide, height grows with the content)."""
     return to_png(render_image(data, dots, **kw))
 
 
-def render_text(data: bytes | Receipt, dots: int = 576, **kw: Any) -> list[str]:
+def render_text(data: bytes | Receipt, dots: int = DEFAULT_DOTS, **kw: Any) -> list[str]:
     """The receipt as text lines (markers for what is not text)."""
     receipt = data if isinstance(data, Receipt) else interpret(data, dots=dots, **kw)
     return receipt.text_lines()

@@ -13,6 +13,8 @@ from typing import Any
 
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
+from ticketd import paper
+
 from .model import Barcode, Cut, Feed, Glyph, InlineImage, Marker, QRCode, Raster, Receipt
 from .model import TextLine
 
@@ -113,9 +115,8 @@ def _label(img: Image.Image, text: str, x: int, y: int, cw: int, ch: int,
 class _Painter:
     def __init__(self, receipt: Receipt) -> None:
         self.r = receipt
-        k = receipt.dpi_scale_num
-        self.cell_a = (12 * k // 8, 24 * k // 8)
-        self.cell_b = (9 * k // 8, 17 * k // 8)
+        self.cell_a = paper.font_cell("A", receipt.dpi)
+        self.cell_b = paper.font_cell("B", receipt.dpi)
         self.img = Image.new("1", (receipt.dots, max(1, receipt.height)), 255)
         self.draw = ImageDraw.Draw(self.img)
 

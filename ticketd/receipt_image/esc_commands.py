@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import codepages
+from ticketd import codepages
+
 from .operands import Handler, ignore1, need, nothing, one, skip
 
 if TYPE_CHECKING:

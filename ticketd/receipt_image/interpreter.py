@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import re
 
-from . import codepages
+from ticketd import codepages, paper
+
 from .codes import QR_BUDGET, Codes
 from .esc_commands import esc_table
 from .fs_commands import fs_table
@@ -69,21 +70,20 @@ def hex_bytes(data: bytes, start: int, end: int) -> str:
 class Interpreter(Graphics, Codes):
     """One job's interpretation; call :meth:`run` once."""
 
-    def __init__(self, dots: int = 576, *, dpi: int = 203, code_table: str | None = None,
-                 max_height: int = MAX_HEIGHT) -> None:
+    def __init__(self, dots: int = paper.DEFAULT_DOTS, *, dpi: int = paper.DEFAULT_DPI,
+                 code_table: str | None = None, max_height: int = MAX_HEIGHT) -> None:
         self.dots = max(8, int(dots))
-        self.k = {300: 12, 600: 24}.get(dpi, 8)           # dots per mm
-        k = self.k
-        self.cells = {"A": (12 * k // 8, 24 * k // 8), "B": (9 * k // 8, 17 * k // 8)}
+        self.k = k = paper.dots_per_mm(dpi)              # dots per mm
+        self.cells = {font: paper.font_cell(font, dpi) for font in paper.FONT_CELLS}
         self.col = self.cells["A"][0]
         self.max_height = max_height
-        self.receipt = Receipt(dots=self.dots, dpi=dpi if k != 8 else 203)
+        self.receipt = Receipt(dots=self.dots, dpi=dpi if k != 8 else paper.DEFAULT_DPI)
         self.total = 0
         self.stopped = False
         default = codepages.table_number(code_table) if code_table else None
         if code_table and default is None:
             self.receipt.warnings.append(f"unknown code table {code_table!r}: using PC437")
-        self.default_table = codepages.DEFAULT if default is None else default
+        self.default_table = codepages.POWER_ON if default is None else default
         self.pending: list[Marker] = []
         self.line: list = []             # ("g", char, x, style, cw, ch, adv) | ("i", img, x)
         self.x = 0

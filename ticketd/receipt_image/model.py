@@ -10,6 +10,8 @@ from typing import Any
 
 import attrs
 
+from ticketd import paper
+
 
 @attrs.frozen
 class Style:
@@ -175,7 +177,7 @@ class Receipt:
     """The interpreted job: blocks from top to bottom."""
 
     dots: int
-    dpi: int = 203
+    dpi: int = paper.DEFAULT_DPI
     blocks: list = attrs.Factory(list)
     warnings: list = attrs.Factory(list)
     truncated: bool = False      # stopped at the height limit
@@ -186,12 +188,7 @@ class Receipt:
 
     @property
     def chars_per_line(self) -> int:
-        return self.dots // (12 * self.dpi_scale_num // 8)
-
-    @property
-    def dpi_scale_num(self) -> int:
-        """Dots per mm (8 at 203 dpi, 12 at 300, 24 at 600)."""
-        return {300: 12, 600: 24}.get(self.dpi, 8)
+        return paper.chars_per_line(self.dots, "A", self.dpi)
 
     def text_lines(self) -> list[str]:
         out: list[str] = []

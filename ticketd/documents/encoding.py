@@ -1,42 +1,29 @@
-"""Code tables: ``ESC t n`` numbers, Python codecs and our own encoder.
+"""Text into a document's code table: the tables a document may name, ``ESC t`` to select
+one, and our own encoder.
 
 We never let python-escpos' MagicEncode pick a code page: the document names
 one, we select it with ``ESC t`` and encode every character ourselves,
 replacing what the table lacks (transliteration, else ``?``) with a warning.
-Numbers are Epson's (and python-escpos' default profile ``codePages``).
+Numbers and codecs are :mod:`ticketd.codepages`' (one table with the receipt picture's).
 """
 from __future__ import annotations
 
 import functools
 import unicodedata
 
-#: name -> (ESC t n, Python codec)
-CODE_TABLES: dict[str, tuple[int, str]] = {
-    "PC437": (0, "cp437"),
-    "PC850": (2, "cp850"),
-    "PC860": (3, "cp860"),
-    "PC863": (4, "cp863"),
-    "PC865": (5, "cp865"),
-    "PC857": (13, "cp857"),
-    "PC737": (14, "cp737"),
-    "WPC1252": (16, "cp1252"),
-    "PC866": (17, "cp866"),
-    "PC852": (18, "cp852"),
-    "PC858": (19, "cp858"),
-    "ISO8859-2": (39, "iso8859_2"),
-    "ISO8859-15": (40, "iso8859_15"),
-    "WPC1250": (45, "cp1250"),
-    "WPC1251": (46, "cp1251"),
-    "WPC1253": (47, "cp1253"),
-    "WPC1254": (48, "cp1254"),
-    "WPC1257": (51, "cp1257"),
-}
+from ticketd.codepages import BY_NAME, CodeTable
+
+#: The tables a document may name (of those :mod:`ticketd.codepages` knows), by name.
+DOCUMENT_TABLES: dict[str, CodeTable] = {name: BY_NAME[name] for name in (
+    "PC437", "PC850", "PC860", "PC863", "PC865", "PC857", "PC737", "WPC1252", "PC866",
+    "PC852", "PC858", "ISO8859-2", "ISO8859-15", "WPC1250", "WPC1251", "WPC1253",
+    "WPC1254", "WPC1257")}
 
 DEFAULT_CODE_TABLE = "WPC1252"
 
 #: Common aliases clients send (CP850, cp1252, ...).
-_ALIASES = {f"CP{k[2:]}": k for k in CODE_TABLES if k.startswith("PC")}
-_ALIASES.update({f"CP{k[3:]}": k for k in CODE_TABLES if k.startswith("WPC")})
+_ALIASES = {f"CP{k[2:]}": k for k in DOCUMENT_TABLES if k.startswith("PC")}
+_ALIASES.update({f"CP{k[3:]}": k for k in DOCUMENT_TABLES if k.startswith("WPC")})
 _ALIASES.update({"ISO-8859-2": "ISO8859-2", "ISO-8859-15": "ISO8859-15",
                  "WINDOWS-1252": "WPC1252", "PC1252": "WPC1252"})
 
@@ -57,14 +44,14 @@ _TRANSLIT = {
 def canonical_table(name: str) -> str | None:
     """Return the canonical table name for ``name``, or None if unknown."""
     up = name.strip().upper()
-    if up in CODE_TABLES:
+    if up in DOCUMENT_TABLES:
         return up
     return _ALIASES.get(up)
 
 
 def select_command(table: str) -> bytes:
     """``ESC t n`` selecting ``table``."""
-    return b"\x1bt" + bytes((CODE_TABLES[table][0],))
+    return b"\x1bt" + bytes((DOCUMENT_TABLES[table].number,))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -93,7 +80,7 @@ class Encoder:
 
     def __init__(self, table: str) -> None:
         self.table = table
-        self.codec = CODE_TABLES[table][1]
+        self.codec = DOCUMENT_TABLES[table].codec
         self.warnings: list[str] = []
         self._seen: set[str] = set()
 
