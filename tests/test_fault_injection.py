@@ -52,7 +52,7 @@ class FaultCase(TestCase):
             port_no = next(p.getHost().port for p, n in zip(self.ports, self.emulators)
                            if n == name)
             text += (f'[printers.{name}]\nconnection = "network"\nhost = "127.0.0.1"\n'
-                     f"port = {port_no}\nstatus_interval = 0.5\nstatus_timeout = 0.5\n"
+                     f"port = {port_no}\nstatus_interval = 0.5\nstatus_timeout = 1.0\n"
                      f"queue_capacity = 1000\n{extra}")
         return text
 

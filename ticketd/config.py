@@ -25,6 +25,7 @@ import attrs
 
 from ticketd.config_reader import (Bad, ConfigError, Reader, boolean, hex_or_int, integer,
                                    number, one_of, show, string, strings, table)
+from ticketd.paper import DPIS, PAPER_WIDTHS
 
 __all__ = ["Config", "ConfigError", "LogConfig", "MqttConfig", "PrinterConfig", "ServerConfig",
            "StateConfig", "load", "parse", "CONNECTION_TYPES", "DEFAULT_NAMESPACE_LEVELS",
@@ -32,8 +33,6 @@ __all__ = ["Config", "ConfigError", "LogConfig", "MqttConfig", "PrinterConfig", 
            "integer", "number", "one_of", "string", "strings", "table"]
 
 CONNECTION_TYPES = ("network", "serial", "usb", "file", "cups", "win32", "virtual")
-PAPER_WIDTHS = (58, 72, 80, 100, 112, 120)
-DPIS = (203, 300, 600)
 VIRTUAL_STATUSES = ("ready", "paper_near_end", "paper_out", "cover_open", "offline", "silent")
 
 

@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable
 
 from twisted.internet.defer import Deferred, DeferredSemaphore, fail
 
+from ticketd import paper
 from ticketd.config import PrinterConfig
 from ticketd.jobs import pictures
 from ticketd.jobs.api import (UNKNOWN_YET, CancelResult, DocumentError, NotStorable,
@@ -32,7 +33,6 @@ from ticketd.jobs.manager import JobManager
 from ticketd.jobs.model import Job, JobKind
 from ticketd.printers.discovery import SCANNERS, Discovery, Entry
 from ticketd.printers.status import PrinterStatus
-from ticketd.printers.virtual import printable_dots
 
 __all__ = ["PrintService", "SubmitError", "ShuttingDown", "NotStorable", "QueueFull",
            "UnknownPrinter", "Submission", "CancelResult", "PrinterEvent", "PrinterSnapshot",
@@ -53,7 +53,8 @@ class PrintService:
         self._run = run
         self._pictures = DeferredSemaphore(parallel)
         self._printers: dict[str, PrinterConfig] = {p.name: p for p in manager.config.printers}
-        self._dots = {name: printable_dots(p) for name, p in self._printers.items()}
+        self._dots = {name: paper.printable_dots(p.paper_width, p.dpi)
+                      for name, p in self._printers.items()}
         self._discovery = Discovery(self._configured, clock=manager.clock, run=run,
                                     scanners=scanners)
 
@@ -178,7 +179,7 @@ class PrintService:
         def found(job: Job | None) -> Deferred[bytes | None] | None:
             if job is None or job.payload is None:
                 return None
-            dots = self._dots.get(job.printer, 576)
+            dots = self._dots.get(job.printer, paper.DEFAULT_DOTS)
             return self._pictures.run(self._run, pictures.job_png, job, dots)
 
         return self._manager.stored(job_id).addCallback(found)

@@ -68,12 +68,6 @@ def spool_name(job_id: str) -> str:
     return stem + ".bin"
 
 
-def printable_dots(config: PrinterConfig) -> int:
-    """The printer's printable width in dots, as documents are laid out for it (kept for
-    callers that have a config; the geometry is :func:`ticketd.paper.printable_dots`)."""
-    return paper.printable_dots(config.paper_width, config.dpi)
-
-
 class VirtualConnection(SpooledConnection):
     """:class:`~ticketd.printers.connection.PrinterConnection` writing to a spool directory."""
 
@@ -92,7 +86,8 @@ class VirtualConnection(SpooledConnection):
     def from_config(cls, config: PrinterConfig) -> "VirtualConnection":
         spool = config.spool if config.spool is not None else Path("spool") / config.name
         return cls(spool, status=config.status,
-                   preview_dots=printable_dots(config) if config.preview else None)
+                   preview_dots=paper.printable_dots(config.paper_width, config.dpi)
+                   if config.preview else None)
 
     def __repr__(self) -> str:
         return f"<VirtualConnection {self.spool}>"
