@@ -65,9 +65,8 @@ class SessionAuditTests(TestCase):
 
     def test_refused_jobs(self) -> None:
         self.assertEqual(self.send(raw("j1")), [])  # accepted: held (paper out)
-        self.assertEqual(self.send(raw("j2")), [])  # taken by the worker, waits
-        [full] = self.send(raw("j3"))
-        self.assertEqual((full["reason"], full["job"]), ("queue_full", "j3"))
+        [full] = self.send(raw("j2"))  # queue_capacity = 1: j1 fills it
+        self.assertEqual((full["reason"], full["job"]), ("queue_full", "j2"))
         self.assertIn("Queue full", formatEvent(full))
         [unknown] = self.send(raw("j4", printer="nowhere"))
         self.assertEqual(unknown["reason"], "unknown_printer")

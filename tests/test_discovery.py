@@ -130,10 +130,10 @@ class MergeAndCacheTests(SynchronousTestCase):
         till, kitchen, v = listing[:3]
         self.assertEqual((till["status"], till["is_default"], till["detected"]),
                          ("ready", True, True))
-        self.assertEqual((kitchen["status"], v["status"], v["printer_type"]),
-                         ("paused", "unknown", "virtual"))
+        self.assertEqual((kitchen["status"], v["status"], v["printer_type"], v["is_virtual"]),
+                         ("paused", "unknown", "thermal", True))
         self.assertEqual(summary, {"status": "ok", "detected_count": len(listing),
-                                   "thermal_count": 4, "default_name": "till"})
+                                   "thermal_count": 5, "default_name": "till"})
 
     def test_cache_30_s_and_one_scan_for_concurrent_callers(self) -> None:
         first, second = self.discovery(), self.discovery()

@@ -267,7 +267,8 @@ class RestartTests(FaultCase):
         await self.daemon.stop_async(reactor)
         client = await self.start(text)
         again = await client.raw(payload("once"), printer="p1", job_id="once")
-        self.assertEqual((again["tipo"], again["status"]), ("ack", "duplicate"))
+        self.assertEqual((again["tipo"], again["status"], again["duplicate"]),
+                         ("ack", "queued", True))
         self.assertEqual(again["state"], "printed")
         await task.deferLater(reactor, 0.5, lambda: None)
         self.assertEqual(self.counts(), {"once": 1})

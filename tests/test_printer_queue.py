@@ -83,12 +83,12 @@ class QueueTests(TestCase):
 
     def test_capacity_refuses_at_once(self) -> None:
         self.conn.status = PAPER_OUT
-        first = submit(self.m, "j0")  # taken by the worker, held there
-        self.assertEqual(first.current, 0)
-        subs = [submit(self.m, f"j{i}") for i in range(1, 4)]
-        self.assertEqual([s.current for s in subs], [1, 2, 3])
-        self.assertEqual([s.position for s in subs], [1, 2, 3])
-        failure = self.failureResultOf(  # failed at once, never raised
+        first = submit(self.m, "j0")  # taken by the worker, held there: it counts
+        self.assertEqual(first.current, 1)
+        subs = [submit(self.m, f"j{i}") for i in range(1, 3)]
+        self.assertEqual([s.current for s in subs], [2, 3])
+        self.assertEqual([s.position for s in subs], [1, 2])
+        failure = self.failureResultOf(  # queue_capacity = 3 takes three jobs, not four
             self.m.submit(job_id="j9", printer="p1", source="test", kind=JobKind.RAW,
                           payload=b"x"), QueueFull)
         self.assertEqual(str(failure.value), "Queue full, please retry in a few seconds")
@@ -145,7 +145,7 @@ class QueueTests(TestCase):
         self.m.cancel("j2").addCallback(results.append)
         self.assertTrue(results[0].cancelled)
         self.assertEqual(self.m._recent["j2"].state, JobState.CANCELLED)
-        self.assertEqual(self.queue.length, 0)
+        self.assertEqual(self.queue.length, 1)  # j1, held in the worker's hand
         self.m.cancel("j2").addCallback(results.append)
         self.assertEqual(results[1].message, "Job j2 is already cancelled and cannot be cancelled")
         self.m.cancel("nope").addCallback(results.append)

@@ -20,7 +20,7 @@ class ExamplesTests(DaemonTestCase):
                              ("ack", "queued", "receipt"), (name, ack))
             result = await self.within(self.client.result(f"ex-{name}"))
             self.assertEqual(result, {"tipo": "result", "id": f"ex-{name}", "status": "success",
-                                      "mensaje": "Printed"}, name)
+                                      "mensaje": "Printed", "state": "printed"}, name)
             await self.within(self.emulator.when_received(
                 lambda b: len(b) >= start + len(expected)))
             got = self.emulator.received[start:]
@@ -34,9 +34,11 @@ class MessageTypesTests(DaemonTestCase):
         self.assertEqual(self.client.messages[0]["status"], "connected")
         status = await self.within(self.client.status())
         self.assertEqual({k: status[k] for k in ("tipo", "status", "current", "capacity",
-                                                  "mensaje", "printer")},
-                         {"tipo": "status", "status": "ok", "current": 0, "capacity": 5,
-                          "mensaje": "Queue: 0/5", "printer": "receipt"})
+                                                  "mensaje")},  # every printer's queue
+                         {"tipo": "status", "status": "ok", "current": 0, "capacity": 105,
+                          "mensaje": "Queue: 0/105"})
+        self.assertEqual([(p["name"], p["capacity"]) for p in status["printers"]],
+                         [("receipt", 5), ("virt", 100)])
         status = await self.within(self.client.status("virtual"))
         self.assertEqual((status["printer"], status["mensaje"]), ("virt", "Queue: 0/100"))
         pong = await self.within(self.client.ping("p-7"))
@@ -45,7 +47,8 @@ class MessageTypesTests(DaemonTestCase):
         self.assertEqual(listing["tipo"], "printers")
         configured = [p for p in listing["printers"] if p.get("configured")]
         self.assertEqual([(p["name"], p["printer_type"], p["is_default"]) for p in configured],
-                         [("receipt", "thermal", True), ("virt", "virtual", False)])
+                         [("receipt", "thermal", True), ("virt", "thermal", False)])
+        self.assertEqual([p["is_virtual"] for p in configured], [False, True])
         self.assertEqual(configured[0]["status"], "ready")
         for p in listing["printers"]:
             self.assertEqual(set(p) >= {"name", "port", "driver", "status", "is_default",
@@ -72,8 +75,9 @@ class MessageTypesTests(DaemonTestCase):
         await self.within(self.client.raw(b"first\n", job_id="c-0"))
         await self.within(self.client.raw(b"second\n", job_id="c-1"))
         cancelled = await self.within(self.client.cancel("c-1"))
-        self.assertEqual(cancelled, {"tipo": "result", "id": "c-1", "status": "cancelled",
-                                     "mensaje": "Job cancelled"})
+        self.assertEqual(cancelled, {"tipo": "result", "id": "c-1", "status": "error",
+                                     "mensaje": "CANCELLED: cancelled by request",
+                                     "state": "cancelled"})
         self.emulator.set_fault("ready")
         self.assertEqual((await self.within(self.client.result("c-0")))["status"], "success")
         await self.within(self.emulator.when_received(b"first\n"))
@@ -118,7 +122,8 @@ class MessageTypesTests(DaemonTestCase):
         kinds = []
         for i in range(7):
             kinds.append((await self.within(self.client.raw(b"q\n", job_id=f"q{i}")))["tipo"])
-        self.assertEqual(kinds, ["ack"] * 6 + ["error"])  # 1 held by the worker + 5 queued
+        # queue_capacity = 5: the one held in the worker's hand counts
+        self.assertEqual(kinds, ["ack"] * 5 + ["error"] * 2)
         self.assertEqual(self.client.messages[-1]["mensaje"],
                          "Queue full, please retry in a few seconds")
 
@@ -151,15 +156,16 @@ class ResultsRoutingTests(DaemonTestCase):
         self.assertEqual((await self.within(self.client.result("once")))["status"], "success")
         other = await self.connect()
         ack = await self.within(other.ticket(document, "once"))
-        self.assertEqual((ack["tipo"], ack["status"], ack["state"]),
-                         ("ack", "duplicate", "printed"))
+        self.assertEqual((ack["tipo"], ack["status"], ack["duplicate"], ack["state"]),
+                         ("ack", "queued", True, "printed"))
         self.assertEqual((await self.within(other.result("once")))["status"], "success")
         # while held: two connections send the same id; both get one result, one print
         self.emulator.set_fault("paper_out")
         await self.sleep(0.5)
         held = doc("held twice")
         acks = [await self.within(c.ticket(held, "twice")) for c in (self.client, other)]
-        self.assertEqual([a["status"] for a in acks], ["queued", "duplicate"])
+        self.assertEqual([(a["status"], a.get("duplicate")) for a in acks],
+                         [("queued", None), ("queued", True)])
         self.emulator.set_fault("ready")
         for c in (self.client, other):
             self.assertEqual((await self.within(c.result("twice")))["status"], "success")

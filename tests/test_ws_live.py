@@ -63,7 +63,7 @@ class SubscribeTests(Base):
         self.c(self.raw("h1"))
         self.rig.clock.advance(0)  # queue figures follow on the next reactor turn
         last = events(watcher, "printer")[-1]["status"]
-        self.assertEqual((last["queue"], last["held"]), (1, 1))
+        self.assertEqual((last["queue"], last["held"]), (2, 2))  # h0 in the worker's hand
         held = [e for e in events(watcher, "job") if e["job"]["state"] == "held"]
         self.assertEqual(held[0]["progress"], "Waiting: Out of paper")
         before = len(events(watcher, "printer"))

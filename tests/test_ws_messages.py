@@ -80,16 +80,18 @@ class GreetingAndSimpleTests(Base):
         self.assertEqual(self.c({"tipo": "ping"}), {"tipo": "pong", "status": "ok"})
 
     def test_status_default_and_named(self) -> None:
-        self.assertEqual(self.c({"tipo": "status"}),
-                         {"tipo": "status", "status": "ok", "current": 0, "capacity": 3,
-                          "mensaje": "Queue: 0/3", "printer": "p1"})
+        self.assertEqual(self.c({"tipo": "status"}),  # all printers, as /health counts them
+                         {"tipo": "status", "status": "ok", "current": 0, "capacity": 8,
+                          "mensaje": "Queue: 0/8", "printers": [
+                              {"name": "p1", "current": 0, "capacity": 3, "status": "Ready"},
+                              {"name": "p2", "current": 0, "capacity": 5, "status": "Ready"}]})
         self.rig.connections["p2"].status = PAPER_OUT
         self.rig.queues["p2"].poll()
-        self.c(self.raw("a", printer="p2"))  # the worker holds this one: not in the queue
+        self.c(self.raw("a", printer="p2"))  # the worker holds this one: it counts
         self.c(self.raw("b", printer="p2"))
         reply = self.c({"tipo": "status", "id": "s", "datos": {"printer": "P2"}})
-        self.assertEqual((reply["current"], reply["capacity"], reply["mensaje"], reply["id"]),
-                         (1, 5, "Queue: 1/5", "s"))
+        self.assertEqual((reply["current"], reply["capacity"], reply["mensaje"], reply["id"],
+                          reply["printer"]), (2, 5, "Queue: 2/5", "s", "p2"))
         reply = self.c({"tipo": "status", "datos": {"printer": "nope"}})
         self.assertEqual(reply["tipo"], "error")
         self.assertTrue(reply["mensaje"].startswith("PRINTER: unknown printer 'nope'"))
@@ -99,8 +101,11 @@ class GreetingAndSimpleTests(Base):
         self.assertEqual(reply["tipo"], "printers")
         self.assertEqual([p["name"] for p in reply["printers"]], ["p1", "p2"])
         self.assertEqual(reply["printers"][0]["is_default"], True)
-        self.assertEqual(reply["summary"], {"status": "warning", "detected_count": 2,
-                                            "thermal_count": 0, "default_name": "p1"})
+        # virtual printers are thermal printers to a POS page (is_virtual says which)
+        self.assertEqual([(p["printer_type"], p["is_virtual"]) for p in reply["printers"]],
+                         [("thermal", True), ("thermal", True)])
+        self.assertEqual(reply["summary"], {"status": "ok", "detected_count": 2,
+                                            "thermal_count": 2, "default_name": "p1"})
 
 
 class TicketTests(Base):
@@ -112,7 +117,7 @@ class TicketTests(Base):
                          {"id": "t1", "status": "queued", "capacity": 3, "printer": "p1",
                           "mensaje": "Job queued for printing"})
         self.assertEqual(result, {"tipo": "result", "id": "t1", "status": "success",
-                                  "mensaje": "Printed"})
+                                  "mensaje": "Printed", "state": "printed"})
         written = self.rig.connections["p1"].writes
         self.assertEqual(len(written), 1)
         self.assertIn("Añejo café 1,50 €".encode("cp1252"), written[0][1])
@@ -149,28 +154,35 @@ class TicketTests(Base):
         self.rig.queues["p1"].poll()
         self.c(self.raw("h0"))  # taken by the worker, waiting for paper
         ack = self.c(self.raw("h1"))
-        self.assertEqual((ack["status"], ack["current"], ack["position"]), ("queued", 1, 1))
-        self.assertEqual(self.c.tipos(), ["info", "ack", "ack"])
+        self.assertEqual((ack["status"], ack["current"], ack["position"]), ("queued", 2, 1))
+        self.assertEqual(self.c.tipos(), ["info", "ack", "info", "ack", "info"])
+        held = self.c.out[-1]
+        self.assertEqual(held, {"tipo": "info", "id": "h1", "status": "held", "mensaje":
+                                "Waiting: Out of paper (job h1 prints when the printer is "
+                                "ready)"})
         conn.status = READY
         self.rig.clock.advance(5)
         self.assertEqual(self.c.out[-1], {"tipo": "result", "id": "h1", "status": "success",
-                                          "mensaje": "Printed"})
+                                          "mensaje": "Printed", "state": "printed"})
+        self.assertIn({"tipo": "info", "id": "h1", "status": "resumed", "mensaje":
+                       "Resumed: the printer is ready, job h1 is next in its queue"},
+                      self.c.out)
 
     def test_queue_full(self) -> None:
         self.rig.connections["p1"].status = PAPER_OUT
         self.rig.queues["p1"].poll()
-        for i in range(4):  # one held by the worker, three in the queue
+        for i in range(3):  # one held by the worker, two waiting: queue_capacity = 3
             self.assertEqual(self.c(self.raw(f"q{i}"))["tipo"], "ack")
-        reply = self.c(self.raw("q4"))
-        self.assertEqual(reply, {"tipo": "error", "id": "q4", "status": "error",
+        reply = self.c(self.raw("q3"))
+        self.assertEqual(reply, {"tipo": "error", "id": "q3", "status": "error",
                                  "mensaje": "Queue full, please retry in a few seconds"})
-        self.assertNotIn("q4", self.hub.waiting)
+        self.assertNotIn("q3", self.hub.waiting)
 
     def test_duplicate_of_finished_job(self) -> None:
         self.c(self.raw("d1"))
         ack = self.c(self.raw("d1", b"other\n"))
-        self.assertEqual((ack["tipo"], ack["status"], ack["state"]),
-                         ("ack", "duplicate", "printed"))
+        self.assertEqual((ack["tipo"], ack["status"], ack["duplicate"], ack["state"]),
+                         ("ack", "queued", True, "printed"))
         self.assertEqual(self.c.out[-1]["tipo"], "result")
         self.assertEqual(len(self.rig.connections["p1"].writes), 1)
 
@@ -181,7 +193,8 @@ class TicketTests(Base):
         self.c(self.raw("d2"))
         other = Client(self.hub)
         ack = other(self.raw("d2"))
-        self.assertEqual((ack["status"], ack["state"]), ("duplicate", "held"))
+        self.assertEqual((ack["status"], ack["duplicate"], ack["state"]),
+                         ("queued", True, "held"))
         conn.status = READY
         self.rig.clock.advance(5)
         for c in (self.c, other):
@@ -222,8 +235,8 @@ class TicketTests(Base):
         self.c(self.raw("c1"))
         other = Client(self.hub)
         self.assertEqual(other({"tipo": "cancel", "id": "c1"}),
-                         {"tipo": "result", "id": "c1", "status": "cancelled",
-                          "mensaje": "Job cancelled"})
+                         {"tipo": "result", "id": "c1", "status": "error",
+                          "mensaje": "CANCELLED: cancelled by request", "state": "cancelled"})
         # the sender hears of it as an error result (old clients know success|error)
         self.assertEqual(self.c.out[-1]["tipo"], "result")
         self.assertEqual(self.c.out[-1]["status"], "error")
@@ -238,8 +251,9 @@ class TicketTests(Base):
         self.rig.queues["p1"].poll()
         self.c(self.raw("c2"))
         self.c({"tipo": "cancel", "id": "c2"})
-        self.assertEqual(self.c.tipos(), ["info", "ack", "result"])
-        self.assertEqual(self.c.out[-1]["status"], "cancelled")
+        self.assertEqual(self.c.tipos(), ["info", "ack", "info", "result"])
+        self.assertEqual((self.c.out[-1]["status"], self.c.out[-1]["state"]),
+                         ("error", "cancelled"))
 
     def test_cancel_pending_when_the_connection_closes(self) -> None:
         """Too late to cancel, but the connection closed meanwhile: it must not wait again."""

@@ -65,11 +65,11 @@ class DeadlineTests(m.Base):
         conn.status = m.PAPER_OUT
         self.rig.queues["p1"].poll()
         self.c({**self.raw("t1"), "ttl": 3})
-        self.assertEqual(self.c.out[-1]["tipo"], "ack")
+        self.assertEqual(self.c.tipos()[-2:], ["ack", "info"])  # acked, then held
         self.rig.clock.advance(4)
         self.assertEqual(self.c.out[-1], {
             "tipo": "result", "id": "t1", "status": "error",
-            "mensaje": "EXPIRED: the deadline passed before printing"})
+            "mensaje": "EXPIRED: the deadline passed before printing", "state": "expired"})
         conn.status = READY
         self.rig.clock.advance(5)
         self.assertEqual(conn.writes, [])

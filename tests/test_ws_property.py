@@ -75,7 +75,11 @@ class FakeService:
         if queue is None:
             return None
         return SimpleNamespace(name=name, queue=queue.length,
-                               capacity=queue.config.queue_capacity)
+                               capacity=queue.config.queue_capacity,
+                               status=SimpleNamespace(text="Ready"))
+
+    def printers(self) -> tuple[Any, ...]:
+        return tuple(self.printer(name) for name in self.queues)
 
     def position(self, job: Job) -> int | None:
         queue = self.queues.get(job.printer)

@@ -130,7 +130,7 @@ class FuzzTests(DaemonTestCase):
         refused: set[str] = set()
         for frame in fuzz_frames(random.Random(20261122), 300):
             d = c.wait_for(lambda m: m["tipo"] in immediate
-                           or (m["tipo"] == "result" and m["status"] == "cancelled"))
+                           or (m["tipo"] == "result" and m.get("state") == "cancelled"))
             c.send(frame)
             reply = await self.within(d, 10)
             if reply["tipo"] == "ack":

@@ -100,8 +100,9 @@ async def _print(reactor: Any, client: TicketClient, args: argparse.Namespace, p
         print(f"refused: {ack.get('mensaje')}", file=err)
         return FAILED
     where = f" at position {ack['position']}" if "position" in ack else ""
-    state = f" (already {ack.get('state')})" if ack.get("status") == "duplicate" else ""
-    print(f"job {job_id} {ack.get('status')}{state} on {ack.get('printer', '?')}{where}, "
+    status = "duplicate" if ack.get("duplicate") else ack.get("status")
+    state = f" (already {ack.get('state')})" if ack.get("duplicate") else ""
+    print(f"job {job_id} {status}{state} on {ack.get('printer', '?')}{where}, "
           f"queue {ack.get('current')}/{ack.get('capacity')}", file=err)
     timer = reactor.callLater(args.timeout, result.cancel)
     try:
@@ -168,7 +169,8 @@ def _show_printers(reply: dict[str, Any], out: TextIO) -> int:
     for p in reply.get("printers", []):
         mark = "*" if p.get("is_default") else " "
         conf = "configured" if p.get("configured") else "detected"
-        print(f"{mark} {p.get('name')}\t{p.get('status')}\t{p.get('printer_type')}\t{conf}\t"
+        kind = "virtual" if p.get("is_virtual") else p.get("printer_type")
+        print(f"{mark} {p.get('name')}\t{p.get('status')}\t{kind}\t{conf}\t"
               f"{p.get('port')}", file=out)
     s = reply.get("summary", {})
     print(f"summary: {s.get('status')}, {s.get('detected_count')} printers, "

@@ -47,7 +47,7 @@ class TicketClient:
 
     def received(self, message: Message) -> None:
         self.messages.append(message)
-        if message.get("tipo") == "result" and message.get("status") != "cancelled":
+        if message.get("tipo") == "result":
             self.results[str(message.get("id"))] = message
         for entry in list(self._waiters):
             match, d = entry
@@ -118,8 +118,7 @@ class TicketClient:
         """The job's ``result`` (success or error), already received or still to come."""
         if job_id in self.results:
             return succeed(self.results[job_id])
-        return self.wait_for(lambda m: m.get("tipo") == "result" and m.get("id") == job_id
-                             and m.get("status") != "cancelled")
+        return self.wait_for(lambda m: m.get("tipo") == "result" and m.get("id") == job_id)
 
     def status(self, printer: str | None = None) -> Deferred[Message]:
         rid = _id()
@@ -145,7 +144,7 @@ class TicketClient:
         return self.request(self._auth({"tipo": "cancel", "id": job_id}),
                             lambda m: m.get("id") == job_id and (
                                 m.get("tipo") == "error" or (m.get("tipo") == "result"
-                                                             and m.get("status") == "cancelled")))
+                                                             and m.get("state") == "cancelled")))
 
 
 def _reply_to(job_id: str, tipos: tuple[str, ...]) -> Match:

@@ -13,7 +13,8 @@ Exposed (all with a ``printer`` label unless noted)::
     ticketd_jobs_accepted_total{printer,source}  jobs accepted (ws, mqtt, ...)
     ticketd_print_duration_seconds            histogram, started -> finished, printed jobs
     ticketd_print_bytes                       histogram, bytes sent, printed jobs
-    ticketd_queue_length / _held / _capacity  waiting jobs, of which held; the capacity
+    ticketd_queue_length / _held / _capacity  jobs in the queue (the one being handled
+                                              too), of which held; the capacity
     ticketd_printer_ready                     1 if the last status read was Ready, else 0
     ticketd_printer_status{printer,status}    1 for the current condition, 0 for the others
     ticketd_websocket_connections             open WebSocket sessions (no label)
@@ -60,8 +61,8 @@ class StateCollector:
         self.mqtt: Callable[[], Mapping[str, Mapping[str, Any]]] | None = None
 
     def collect(self) -> Iterator[Metric]:
-        length = GaugeMetricFamily("ticketd_queue_length", "Jobs waiting (queued or held), "
-                                   "not counting the one being printed.", labels=["printer"])
+        length = GaugeMetricFamily("ticketd_queue_length", "Jobs in the queue: waiting, "
+                                   "held or being printed.", labels=["printer"])
         held = GaugeMetricFamily("ticketd_queue_held", "Waiting jobs held by a printer "
                                  "fault.", labels=["printer"])
         capacity = GaugeMetricFamily("ticketd_queue_capacity", "The queue's capacity.",

@@ -105,11 +105,18 @@ class PrinterQueue(service.Service):
 
     @property
     def length(self) -> int:
-        return len(self.queue.pending)
+        """The jobs in this queue: those waiting their turn and the one being handled
+        (held or printing), so that ``queue_capacity`` jobs fit and not one more."""
+        return len(self.queue.pending) + self._handling()
 
     @property
     def held(self) -> int:
-        return sum(1 for j in self.queue.pending if j.state is JobState.HELD)
+        current = [self.current] if self._handling() else []
+        return sum(1 for j in self.queue.pending + current if j.state is JobState.HELD)
+
+    def _handling(self) -> int:
+        current = self.current
+        return 1 if current is not None and not current.state.final else 0
 
     @property
     def paused(self) -> bool:

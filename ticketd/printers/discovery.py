@@ -85,8 +85,9 @@ def configured_entry(p: PrinterConfig, status: PrinterStatus, default: str) -> E
     return {
         "name": p.name, "port": port_of(p), "driver": f"ticketd-{p.connection}",
         "status": state_word(status), "is_default": p.name == default,
-        "is_virtual": p.connection == "virtual",
-        "printer_type": "virtual" if p.connection == "virtual" else "thermal",
+        # A configured printer is a receipt printer, a virtual one too (is_virtual says
+        # which): POS pages that look for a thermal printer find one.
+        "is_virtual": p.connection == "virtual", "printer_type": "thermal",
         # extensions
         "configured": True, "connection": p.connection, "status_text": status.text,
         "aliases": list(p.aliases),

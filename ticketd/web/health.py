@@ -1,4 +1,5 @@
-"""``GET /health``: Ticket Daemon's fields, plus (extension) each printer's detail.
+"""``GET /health``: Ticket Daemon's fields, plus (extension) each printer's detail; and
+``GET /ready``, the same state as an HTTP status code.
 
 :func:`report` is a plain function of the print service's printer snapshots; the resource
 only serialises it.
@@ -16,54 +17,67 @@ import ticketd
 from ticketd.jobs.service import PrinterSnapshot, PrintService
 
 DEGRADED_UTILIZATION = 0.9
-THERMAL = ("network", "serial", "usb", "file", "cups", "win32")
 
 
 def summary(printers: tuple[PrinterSnapshot, ...]) -> dict[str, Any]:
-    thermal = sum(1 for p in printers if p.connection in THERMAL)
+    """Ticket Daemon's printer summary. Every configured printer counts as thermal, virtual
+    ones too: a POS page that looks for a thermal printer must find one."""
     default = next((p.name for p in printers if p.default), printers[0].name if printers else "")
     return {
-        "status": "ok" if thermal else ("warning" if printers else "error"),
+        "status": "ok" if printers else "error",
         "detected_count": len(printers),
-        "thermal_count": thermal,
+        "thermal_count": len(printers),
         "default_name": default,
     }
 
 
-def report(service: PrintService, uptime: float) -> tuple[int, dict[str, Any]]:
-    """(HTTP code, body). Degraded (503): a printer not Ready, or a queue ≥ 90 % full."""
+def problems(printers: tuple[PrinterSnapshot, ...], running: bool) -> list[str]:
+    """Why the daemon is not ready to print everything it is sent (empty: ready)."""
+    found = [] if running else ["the daemon is not running"]
+    for p in printers:
+        if not p.running:
+            found.append(f"{p.name}: not running")
+        elif not p.status.ok:
+            found.append(f"{p.name}: {p.status.text}")
+        elif p.queue / p.capacity >= DEGRADED_UTILIZATION:
+            found.append(f"{p.name}: queue {p.queue}/{p.capacity}")
+    return found
+
+
+def report(service: PrintService, uptime: float) -> dict[str, Any]:
+    """The ``/health`` body: Ticket Daemon's fields (``status`` ``ok`` or ``degraded``: a
+    printer not Ready, or a queue at 90 % or more), then ticketd's extensions."""
     printers = service.printers()
     current = sum(p.queue for p in printers)
     capacity = sum(p.capacity for p in printers)
-    detail = []
-    degraded = not service.running
-    for p in printers:
-        if not p.status.ok or p.queue / p.capacity >= DEGRADED_UTILIZATION or not p.running:
-            degraded = True
-        detail.append({
-            "name": p.name, "connection": p.connection, "status": p.status.text,
-            "ok": p.status.ok, "paper_near_end": p.status.paper_near_end,
-            "queue": p.queue, "capacity": p.capacity, "held": p.held,
-            "printing": p.printing,
-            "jobs_processed": p.jobs_processed, "jobs_failed": p.jobs_failed,
-            "last_error": p.last_error,
-        })
-    body = {
-        "status": "degraded" if degraded else "ok",
+    detail = [{
+        "name": p.name, "connection": p.connection, "status": p.status.text,
+        "ok": p.status.ok, "paper_near_end": p.status.paper_near_end,
+        "queue": p.queue, "capacity": p.capacity, "held": p.held, "printing": p.printing,
+        "jobs_processed": p.jobs_processed, "jobs_failed": p.jobs_failed,
+        "last_error": p.last_error,
+    } for p in printers]
+    return {
+        "status": "degraded" if problems(printers, service.running) else "ok",
         "queue": {"current": current, "capacity": capacity,
-                  "utilization": round(current / capacity, 4) if capacity else 0.0},
+                  "utilization": round(100.0 * current / capacity, 2) if capacity else 0.0},
         "worker": {"running": all(p.running for p in printers) and bool(printers),
                    "jobs_processed": sum(p.jobs_processed for p in printers),
                    "jobs_failed": sum(p.jobs_failed for p in printers)},
         "printers": summary(printers),
-        "build": {"name": "ticketd", "version": ticketd.__version__},
+        "build": {"env": "release", "date": "unknown", "time": "unknown",
+                  "name": "ticketd", "version": ticketd.__version__},
+        "uptime": int(uptime),
+        # extensions
         "uptime_seconds": int(uptime),
         "printer_detail": detail,
     }
-    return (503 if degraded else 200), body
 
 
 class HealthResource(Resource):
+    """``GET /health``, readable from any page (``Access-Control-Allow-Origin: *``, as Ticket
+    Daemon serves it) and always 200 while the daemon runs: the state is in the body."""
+
     isLeaf = True
 
     def __init__(self, service: PrintService, started: float,
@@ -74,8 +88,28 @@ class HealthResource(Resource):
         self.now = now
 
     def render_GET(self, request: Request) -> bytes:
-        code, body = report(self.service, self.now() - self.started)
-        request.setResponseCode(code)
-        request.setHeader(b"content-type", b"application/json")
-        request.setHeader(b"cache-control", b"no-store")
-        return json.dumps(body).encode()
+        body = report(self.service, self.now() - self.started)
+        return _json(request, 200, body)
+
+
+class ReadyResource(Resource):
+    """``GET /ready``: 200 when every printer is Ready and no queue is nearly full, else 503
+    with the reasons, for monitors that read only the status code."""
+
+    isLeaf = True
+
+    def __init__(self, service: PrintService) -> None:
+        super().__init__()
+        self.service = service
+
+    def render_GET(self, request: Request) -> bytes:
+        found = problems(self.service.printers(), self.service.running)
+        return _json(request, 503 if found else 200, {"ready": not found, "problems": found})
+
+
+def _json(request: Request, code: int, body: Any) -> bytes:
+    request.setResponseCode(code)
+    request.setHeader(b"content-type", b"application/json")
+    request.setHeader(b"cache-control", b"no-store")
+    request.setHeader(b"access-control-allow-origin", b"*")
+    return json.dumps(body).encode()

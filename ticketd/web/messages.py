@@ -23,7 +23,7 @@ from typing import Any, Callable
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
-from ticketd.jobs.model import Job, JobEvent, JobKind
+from ticketd.jobs.model import Job, JobEvent, JobKind, JobState
 from ticketd.jobs.service import CancelResult, PrintService, SubmitError, Submission
 from ticketd.web import replies
 from ticketd.web.frames import BadRequest, deadline_of, decode, job_id_of, show
@@ -106,7 +106,10 @@ class Hub:
 
     def _on_event(self, event: Any) -> None:
         self.live.publish(event)
-        if not isinstance(event, JobEvent) or not event.new.final:
+        if not isinstance(event, JobEvent):
+            return
+        if not event.new.final:
+            self._progress(event)
             return
         waiters = self.waiting.pop(event.job.id, None)
         if not waiters:
@@ -114,6 +117,18 @@ class Hub:
         message = replies.result(event.job)
         for session in waiters:
             session.jobs.discard(event.job.id)
+            session.deliver(event.job.id, message)
+
+    def _progress(self, event: JobEvent) -> None:
+        """A hold and its end reach the job's connections as ``info``: old clients show it,
+        and the ack is no longer followed by silence while the paper is out."""
+        if event.new is JobState.HELD:
+            message = replies.held(event.job.id, event.progress)
+        elif event.new is JobState.QUEUED and event.old is JobState.HELD:
+            message = replies.resumed(event.job.id)
+        else:
+            return
+        for session in list(self.waiting.get(event.job.id, ())):
             session.deliver(event.job.id, message)
 
 
@@ -131,7 +146,7 @@ class Session:
         self.open = True
         self.jobs: set[str] = set()  # ids whose result this connection waits for
         self._unacked: collections.Counter[str] = collections.Counter()
-        self._held: dict[str, Message] = {}  # results that ended before their ack was sent
+        self._held: dict[str, list[Message]] = {}  # news of a job that came before its ack
         self.bucket = (TokenBucket(hub.rate_limit, hub.clock.seconds())
                        if hub.rate_limit > 0 else None)
 
@@ -189,13 +204,18 @@ class Session:
     def status(self, message: dict[str, Any]) -> None:
         datos = message.get("datos")
         name = datos.get("printer") if isinstance(datos, dict) else None
-        if isinstance(name, str):
-            printer = self._printer(name, _safe_id(message), explicit=True)
-        else:  # the default printer, else the first one: Ticket Daemon had a single queue
-            printer = self.hub.service.default_printer()
-        snap = self.hub.service.printer(printer)
-        assert snap is not None
-        self.send(replies.queue_status(printer, snap.queue, snap.capacity, _safe_id(message)))
+        request_id = _safe_id(message)
+        if isinstance(name, str):  # extension: one printer's figures
+            snap = self.hub.service.printer(self._printer(name, request_id, explicit=True))
+            assert snap is not None
+            self.send(replies.queue_status(snap.queue, snap.capacity, request_id,
+                                           printer=snap.name))
+            return
+        snaps = self.hub.service.printers()  # the totals, as /health has them
+        self.send(replies.queue_status(
+            sum(p.queue for p in snaps), sum(p.capacity for p in snaps), request_id,
+            printers=[{"name": p.name, "current": p.queue, "capacity": p.capacity,
+                       "status": p.status.text} for p in snaps]))
 
     def ticket(self, message: dict[str, Any]) -> None:
         job_id = job_id_of(message, required=False)
@@ -245,13 +265,13 @@ class Session:
         job_id = job_id_of(message, required=True)
         assert job_id is not None
         waiting = job_id in self.jobs
-        if waiting:  # one answer for the canceller: the "cancelled" result below
+        if waiting:  # one answer for the canceller: the job's result below
             self.hub.unwait(job_id, self)
             self.jobs.discard(job_id)
 
         def done(outcome: CancelResult) -> None:  # self.open: closed meanwhile, never re-wait
-            if outcome.cancelled:
-                self.send(replies.cancelled(job_id, outcome.message))
+            if outcome.cancelled and outcome.job is not None:
+                self.send(replies.result(outcome.job))  # error, "CANCELLED: ...", state
                 return
             job = outcome.job
             if waiting and self.open and job is not None and not job.state.final:
@@ -321,7 +341,9 @@ class Session:
             if sub.duplicate and job.state.final and job_id in self.jobs:
                 self.hub.unwait(job_id, self)
                 self.jobs.discard(job_id)
-                self._held.setdefault(job_id, replies.result(job))
+                held = self._held.setdefault(job_id, [])
+                if not any(m["tipo"] == "result" for m in held):
+                    held.append(replies.result(job))
             self._settle(job_id, newly, refused=False)
 
         def refused(f: Any) -> None:
@@ -349,12 +371,14 @@ class Session:
             self.hub.unwait(job_id, self)
             self.jobs.discard(job_id)
         if job_id not in self._unacked and job_id in self._held:
-            self.send(self._held.pop(job_id))
+            for held in self._held.pop(job_id):
+                self.send(held)
 
     def deliver(self, job_id: str, message: Message) -> None:
-        """The job ended (from the hub): send its result, after its ack if that is pending."""
+        """News of a job (from the hub: held, resumed, its result): sent after its ack if
+        that is still pending."""
         if self._unacked.get(job_id):
-            self._held[job_id] = message
+            self._held.setdefault(job_id, []).append(message)
         else:
             self.send(message)
 

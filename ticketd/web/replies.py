@@ -46,29 +46,47 @@ def error(mensaje: str, job_id: str | None = None) -> Message:
 
 
 def pong(ping_id: Any) -> Message:
+    """Upstream's ``id`` is a string: a numeric ping id comes back as its string."""
     message: Message = {"tipo": "pong", "status": "ok"}
     if ping_id is not None:
-        message["id"] = ping_id
+        message["id"] = ping_id if isinstance(ping_id, str) else _number_text(ping_id)
     return message
+
+
+def _number_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def ack(job_id: str, *, printer: str, current: int, capacity: int, position: int | None,
         duplicate: bool = False, state: JobState | None = None) -> Message:
-    message: Message = {"tipo": "ack", "id": job_id,
-                        "status": "duplicate" if duplicate else "queued",
+    """``status`` is always ``queued`` (upstream's only value); a repeated id says so in
+    the extensions ``duplicate`` and ``state``."""
+    message: Message = {"tipo": "ack", "id": job_id, "status": "queued",
                         "current": current, "capacity": capacity,
                         "mensaje": DUPLICATE if duplicate else QUEUED, "printer": printer}
     if position is not None:
         message["position"] = position
-    if duplicate and state is not None:
-        message["state"] = state.value
+    if duplicate:
+        message["duplicate"] = True
+        if state is not None:
+            message["state"] = state.value
     return message
 
 
-def queue_status(printer: str, current: int, capacity: int, request_id: Any = None) -> Message:
+def queue_status(current: int, capacity: int, request_id: Any = None, *,
+                 printer: str | None = None,
+                 printers: list[dict[str, Any]] | None = None) -> Message:
+    """The queue figures: of one printer (``printer``, when the request named one), else the
+    totals of all printers, as ``/health`` has them, with each printer's figures in the
+    extension ``printers``."""
     message: Message = {"tipo": "status", "status": "ok", "current": current,
-                        "capacity": capacity, "mensaje": f"Queue: {current}/{capacity}",
-                        "printer": printer}
+                        "capacity": capacity, "mensaje": f"Queue: {current}/{capacity}"}
+    if printer is not None:
+        message["printer"] = printer
+    if printers is not None:
+        message["printers"] = printers
     if request_id is not None:
         message["id"] = request_id
     return message
@@ -83,15 +101,27 @@ def outcome(job: Job) -> tuple[str, str]:
 
 
 def result(job: Job) -> Message:
+    """``status`` is ``success`` or ``error`` only; the extension ``state`` says which end
+    it was (a cancelled job: ``error``, ``CANCELLED: ...``, ``state: "cancelled"``)."""
     status, mensaje = outcome(job)
-    message: Message = {"tipo": "result", "id": job.id, "status": status, "mensaje": mensaje}
+    message: Message = {"tipo": "result", "id": job.id, "status": status, "mensaje": mensaje,
+                        "state": job.state.value}
     if job.warnings:
         message["warnings"] = list(job.warnings)
     return message
 
 
-def cancelled(job_id: str, mensaje: str) -> Message:
-    return {"tipo": "result", "id": job_id, "status": "cancelled", "mensaje": mensaje}
+def held(job_id: str, progress: str | None) -> Message:
+    """A job of this connection waits for its printer (an ``info``, which every client
+    handles): ``Waiting: Out of paper (job 42 prints when the printer is ready)``."""
+    waiting = progress or "Waiting for the printer"
+    return {"tipo": "info", "id": job_id, "status": "held",
+            "mensaje": f"{waiting} (job {job_id} prints when the printer is ready)"}
+
+
+def resumed(job_id: str) -> Message:
+    return {"tipo": "info", "id": job_id, "status": "resumed",
+            "mensaje": f"Resumed: the printer is ready, job {job_id} is next in its queue"}
 
 
 def job_state(job: Job, position: int | None = None) -> Message:

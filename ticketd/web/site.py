@@ -1,4 +1,5 @@
-"""The one HTTP site: ``/health`` and ``/ws``; the dashboard is mounted beside them."""
+"""The one HTTP site: ``/health``, ``/ready`` and ``/ws``; the dashboard is mounted beside
+them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from twisted.web.server import Site
 
 from ticketd.config import ServerConfig
 from ticketd.jobs.service import PrintService
-from ticketd.web.health import HealthResource
+from ticketd.web.health import HealthResource, ReadyResource
 
 if TYPE_CHECKING:
     from ticketd.metrics import Metrics
@@ -34,6 +35,7 @@ def build_site(service: PrintService, server: ServerConfig, *, clock: Any,
     are mounted too. Everything it serves goes through ``service``."""
     root = Root()
     root.putChild(b"health", HealthResource(service, started, clock.seconds))
+    root.putChild(b"ready", ReadyResource(service))
     if metrics is not None:
         from ticketd.web.metrics import MetricsResource
         root.putChild(b"metrics", MetricsResource(metrics))
