@@ -1,4 +1,5 @@
-"""Print documents v1: validation, rendering to ESC/POS, plain-text lines.
+"""Print documents v1: intake of every dialect, validation, rendering to ESC/POS,
+plain-text lines.
 
 Sans-IO and cheap to import: python-escpos and Pillow are imported only when
 a document is rendered (note: python-escpos calls ``logging.basicConfig()``
