@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.logger import Logger
+
 from ticketd.jobs.model import Job, JobKind
 from ticketd.jobs.printer_queue import Prepare, PreparationError
+
+
+log = Logger()
 
 
 def preparer(image_cache: Any = None, *, strict: bool = False) -> Prepare:
@@ -21,6 +26,9 @@ def preparer(image_cache: Any = None, *, strict: bool = False) -> Prepare:
             rendered = render(job.document(), image_cache=image_cache, strict=strict)
         except DocumentError as e:
             raise PreparationError(str(e)) from None
+        if rendered.warnings:
+            log.info("job {job}: printed with {n} warning(s): {warnings}", job=job.id,
+                     n=len(rendered.warnings), warnings="; ".join(rendered.warnings))
         return rendered.data, tuple(rendered.warnings)
 
     return prepare
