@@ -12,9 +12,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from ticketd.documents import ImageCache, render  # noqa: E402
-from tests.test_documents_helpers import EXAMPLES, logo_png  # noqa: E402
+from tests.documents_support import EXAMPLES, logo_png  # noqa: E402
 from receipts import typical_receipt  # noqa: E402  (bench/ is on sys.path)
 
 

@@ -55,10 +55,13 @@ class ImageTests(SynchronousTestCase):
         buf = io.BytesIO()
         Image.new("1", (5000, 5000), 1).save(buf, "PNG")
         bomb = base64.b64encode(buf.getvalue()).decode()
-        errs = validate(doc(img(bomb)))
-        self.assertTrue(errs[0].startswith("IMAGE: commands[0].data.code: 5000x5000"), errs)
+        # refused images are left out with a warning, the rest prints
+        warnings = render(doc({"type": "feed", "data": {"lines": 1}}, img(bomb))).warnings
+        self.assertTrue(warnings[0].startswith("commands[1].data.code: 5000x5000"), warnings)
+        errs = validate(doc(img(bomb)), strict=True)
+        self.assertTrue(errs[0].startswith("VALIDATION: commands[0].data.code: 5000x5000"), errs)
         exc = self.assertRaises(DocumentError, render, doc(img("AAAA")))
-        self.assertEqual(exc.category, "IMAGE")
+        self.assertEqual(exc.category, "VALIDATION")
 
     def test_alpha_on_white(self) -> None:
         data = render(doc(img(png(8, 1, (0, 0, 0, 0), "RGBA"), align="left"))).data

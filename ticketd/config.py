@@ -45,6 +45,9 @@ class ServerConfig:
     auth_token: str | None = None
     rate_limit: float = 0.0  # jobs per second per connection, 0 = unlimited
     auto_ping_interval: float = 20.0
+    #: Refuse every submitted document that intake had to interpret (a warning) instead
+    #: of printing it with the warning.
+    strict_documents: bool = False
 
 
 @attrs.frozen
@@ -238,6 +241,7 @@ def parse(text: str, source: str = "<config>") -> Config:
         auth_token=s.get("auth_token", string),
         rate_limit=s.get("rate_limit", number(0, 100_000), 0.0),
         auto_ping_interval=s.get("auto_ping_interval", number(0, 3600), 20.0),
+        strict_documents=s.get("strict_documents", boolean, False),
     )
     s.finish()
 

@@ -84,7 +84,7 @@ def build(config: Config, reactor: Any) -> Daemon:
                                schedule=lambda f: reactor.callLater(0, f))
     manager = JobManager(config, committer, reactor)
     manager.setServiceParent(top)
-    prepare = preparer(ImageCache())
+    prepare = preparer(ImageCache(), strict=config.server.strict_documents)
     for printer in config.printers:
         thread = printer_thread(f"ticketd-printer-{printer.name}")
         queue = PrinterQueue(printer, connect(printer), clock=reactor,

@@ -1,4 +1,5 @@
-"""Print documents v1: validation, rendering to ESC/POS, plain-text lines.
+"""Print documents v1: intake of every dialect, validation, rendering to ESC/POS,
+plain-text lines.
 
 Sans-IO and cheap to import: python-escpos and Pillow are imported only when
 a document is rendered (note: python-escpos calls ``logging.basicConfig()``
@@ -12,17 +13,19 @@ from .errors import DocumentError
 from .images import ImageCache
 from .profile import Profile, profile_for
 from .results import Rendered
-from .validate import validate
+from .validate import check, validate
 
-__all__ = ["DocumentError", "validate", "render", "Rendered", "text_lines",
+__all__ = ["DocumentError", "validate", "check", "render", "Rendered", "text_lines",
            "ImageCache", "profile_for", "Profile"]
 
 
-def render(doc: Any, *, image_cache: ImageCache | None = None) -> Rendered:
-    """Validate ``doc`` and render it to ESC/POS bytes (see renderer.render)."""
+def render(doc: Any, *, image_cache: ImageCache | None = None,
+           strict: bool = False) -> Rendered:
+    """Read ``doc`` (intake), validate it and render it to ESC/POS bytes (see
+    renderer.render); ``strict``: what intake had to interpret is an error."""
     from .renderer import render as _render
 
-    return _render(doc, image_cache=image_cache)
+    return _render(doc, image_cache=image_cache, strict=strict)
 
 
 def text_lines(doc: Any) -> list[str]:

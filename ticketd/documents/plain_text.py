@@ -21,7 +21,7 @@ from .encoding import Encoder
 from .errors import DocumentError
 from .layout import PLAIN, TextFlow, separator_line, style_from, table_lines, text_pieces
 from .profile import Profile, profile_for
-from .validate import coerce, validate
+from .validate import check
 
 
 def _lines_from_ops(ops: list[tuple], profile: Profile, enc: Encoder) -> list[str]:
@@ -48,10 +48,10 @@ def _lines_from_ops(ops: list[tuple], profile: Profile, enc: Encoder) -> list[st
 
 def text_lines(doc: Any) -> list[str]:
     """Plain-text lines of ``doc``; raises DocumentError if it is invalid."""
-    errors = validate(doc)
-    if errors:
-        raise DocumentError(errors)
-    doc, _ = coerce(doc)
+    checked = check(doc)
+    if checked.errors:
+        raise DocumentError(checked.errors)
+    doc = checked.document
     profile = profile_for(doc.get("profile"))
     enc = Encoder(profile.code_table)
     flow = TextFlow(profile)

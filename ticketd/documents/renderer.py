@@ -23,7 +23,7 @@ from .layout import (PLAIN, Style, TextFlow, separator_line, style_from, table_l
 from .profile import Profile, profile_for
 from .results import Raster, Rendered
 from .qrcodes import native_module_size, qr_bitmap
-from .validate import coerce, validate
+from .validate import check
 
 _BARCODE_NAMES = {"upca": "UPC-A", "upce": "UPC-E", "ean13": "EAN13", "ean8": "EAN8",
                   "code39": "CODE39", "code128": "CODE128", "itf": "ITF",
@@ -199,7 +199,10 @@ class _Job:
                       else images.atkinson(gray, level))
             return Raster(image_bytes(images.place(bitmap, dots, align), dots), *size)
 
-        self.raw(self._cached(key, build).data)
+        try:
+            self.raw(self._cached(key, build).data)
+        except images.ImageProblem as exc:   # the header read, the pixels did not
+            self.warnings.append(f"commands[{i}].data.code: {exc}; the image is left out")
 
     def cmd_qr(self, i: int, d: dict) -> None:
         self.block()
@@ -217,7 +220,12 @@ class _Job:
                    images.content_key(logo) if logo else None, dots)
 
             def build() -> Raster:
-                bm = qr_bitmap(data, corr, pw, circle, logo)
+                try:
+                    bm = qr_bitmap(data, corr, pw, circle, logo)
+                except images.ImageProblem as exc:  # the logo's pixels did not decode
+                    self.warnings.append(f"commands[{i}].data.logo: {exc}; the QR code is "
+                                         f"printed without it")
+                    bm = qr_bitmap(data, corr, pw, circle, None)
                 return Raster(image_bytes(images.place(bm, dots, align), dots), *bm.size)
 
             self.raw(self._cached(key, build).data)
@@ -236,16 +244,18 @@ class _Job:
         return hit
 
 
-def render(doc: Any, *, image_cache: images.ImageCache | None = None) -> Rendered:
-    """Validate and render ``doc``; raises DocumentError, nothing else, for bad input."""
-    errors = validate(doc)
-    if errors:
-        raise DocumentError(errors)
-    doc, _ = coerce(doc)
+def render(doc: Any, *, image_cache: images.ImageCache | None = None,
+           strict: bool = False) -> Rendered:
+    """Read, validate and render ``doc``; raises DocumentError, nothing else, for bad
+    input. The warnings are intake's, then the code table's, then the renderer's."""
+    checked = check(doc, strict=strict)
+    if checked.errors:
+        raise DocumentError(checked.errors)
+    doc = checked.document
     profile = profile_for(doc.get("profile"))
     job = _Job(profile, image_cache)
     job.raw(C.HW_INIT + job.select)
-    for i, cmd in enumerate(doc["commands"]):
+    for i, cmd in zip(checked.origin, doc["commands"]):
         ctype = cmd["type"]
         try:
             getattr(job, f"cmd_{ctype}")(i, cmd.get("data") or {})
@@ -259,5 +269,6 @@ def render(doc: Any, *, image_cache: images.ImageCache | None = None) -> Rendere
             raise DocumentError([fmt("EXECUTION", f"commands[{i}]",
                                      f"{ctype} failed: {type(exc).__name__}: {exc}")]) from None
     job.block()
-    return Rendered(data=job.p.output, warnings=tuple(job.enc.warnings + job.warnings),
+    return Rendered(data=job.p.output,
+                    warnings=checked.warnings + tuple(job.enc.warnings + job.warnings),
                     profile=profile)

@@ -68,7 +68,7 @@ def fast_check() -> Any:
             for command in doc["commands"]:
                 body = bodies.get(command["type"])
                 if body is None:
-                    continue  # the schema has no branch for it; semantics say COMMAND
+                    continue  # the schema has no branch for it: intake skipped it
                 if "data" not in command:
                     return False
                 body(command["data"])

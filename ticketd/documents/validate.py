@@ -1,18 +1,35 @@
 """validate(doc): every problem of a document, categorized, never raising.
 
-Schema errors (VALIDATION) come from ``document.schema.json``; then the
-semantic checks a schema cannot express: unknown command types (COMMAND),
-sizes, table shapes (VALIDATION/TABLE), barcode data (BARCODE), QR capacity
-(QR), raw bytes (RAW) and image decoding (IMAGE).
+Intake (:mod:`.intake`) reads the document first, so that every dialect a POS page sends is
+checked as the v1 document it means; what it had to interpret are warnings, errors in strict
+mode. Schema errors (VALIDATION) come from ``document.schema.json``, with the category Ticket
+Daemon reports for the same defect where it has one (QR, BARCODE, RAW); then the semantic
+checks a schema cannot express: sizes, table shapes (VALIDATION/TABLE), barcode data
+(BARCODE), QR capacity (QR) and raw bytes (RAW). Paths are those of the document as sent.
 """
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+import attrs
 
 from . import checks
 from .errors import MAX_ERRORS, fmt
-from .schema import COMMAND_TYPES, json_path, schema_errors
+from .intake import intake
+from .schema import fast_check, json_path, schema_errors
+
+
+@attrs.frozen
+class Checked:
+    """A document read and checked: the v1 document, its warnings and its errors."""
+
+    document: Any
+    warnings: tuple[str, ...]
+    errors: tuple[str, ...]
+    #: ``origin[k]``: index in the document as sent of the command now at ``k``.
+    origin: tuple[int, ...] = ()
 
 
 def coerce(doc: Any) -> tuple[Any, list[str]]:
@@ -30,24 +47,61 @@ def coerce(doc: Any) -> tuple[Any, list[str]]:
     return doc, []
 
 
-def validate(doc: Any) -> list[str]:
-    """All errors of ``doc`` (at most MAX_ERRORS), ``[]`` if printable."""
+def validate(doc: Any, *, strict: bool = False) -> list[str]:
+    """All errors of ``doc`` (at most MAX_ERRORS), ``[]`` if printable. ``strict``: what
+    intake had to interpret is an error too (``VALIDATION:``)."""
+    return list(check(doc, strict=strict).errors)
+
+
+def check(doc: Any, *, strict: bool = False) -> Checked:
+    """``doc`` read by intake and validated; never raises."""
     try:
         doc, errors = coerce(doc)
         if errors:
-            return errors
-        return _validate(doc)[:MAX_ERRORS]
+            return Checked(None, (), tuple(errors))
+        valid = bool(fast_check()(doc)) if isinstance(doc, dict) else False
+        read = intake(doc, valid=valid)
+        errors = [fmt("VALIDATION", *w.split(": ", 1)) for w in read.warnings] if strict else []
+        sent = doc.get("commands") if isinstance(doc, dict) else None
+        if not (isinstance(sent, list) and sent and not read.document["commands"]):
+            errors += _validate(read.document, read.origin, valid and read.untouched)
+        else:
+            errors.append(fmt("VALIDATION", "commands", "nothing left to print: every "
+                                                        "command was left out"))
+        return Checked(read.document, read.warnings, tuple(errors[:MAX_ERRORS]), read.origin)
     except RecursionError:
-        return [fmt("VALIDATION", "document", "document nested too deeply")]
+        return Checked(None, (), (fmt("VALIDATION", "document", "document nested too deeply"),))
     except Exception as exc:  # a bug here must not crash a worker
-        return [fmt("ERROR", "document", f"validation failed: {exc!r}")]
+        return Checked(None, (), (fmt("ERROR", "document", f"validation failed: {exc!r}"),))
 
 
-def _validate(doc: Any) -> list[str]:
+#: Schema errors in these command fields have Ticket Daemon's category, not VALIDATION.
+_FIELD_CATEGORY = {("qr", "data"): "QR", ("qr", "correction"): "QR",
+                   ("barcode", "symbology"): "BARCODE", ("barcode", "data"): "BARCODE",
+                   ("raw", "hex"): "RAW", ("raw", "format"): "RAW"}
+_REQUIRED = re.compile(r"^'([^']+)' is a required property$")
+
+
+def _schema_error(doc: dict, path: Any, msg: str, origin: tuple[int, ...]) -> str:
+    parts = list(path)
+    category = "VALIDATION"
+    if len(parts) >= 3 and parts[0] == "commands" and isinstance(parts[1], int) \
+            and parts[2] == "data":
+        cmd = doc["commands"][parts[1]]
+        field = parts[3] if len(parts) > 3 else None
+        if field is None and (m := _REQUIRED.match(msg)):
+            field = m.group(1)
+        category = _FIELD_CATEGORY.get((cmd.get("type"), field), category)
+    if len(parts) >= 2 and parts[0] == "commands" and isinstance(parts[1], int) and origin:
+        parts[1] = origin[parts[1]]
+    return fmt(category, json_path(parts), msg)
+
+
+def _validate(doc: Any, origin: tuple[int, ...], schema_ok: bool) -> list[str]:
     from .profile import profile_errors, profile_for
 
-    errors = [fmt("VALIDATION", json_path(path), msg)
-              for path, msg in schema_errors(doc)]
+    errors = [] if schema_ok else [_schema_error(doc, path, msg, origin)
+                                   for path, msg in schema_errors(doc)]
     if not isinstance(doc, dict):
         return errors
     errors += profile_errors(doc.get("profile"))
@@ -57,11 +111,11 @@ def _validate(doc: Any) -> list[str]:
         profile = None
     commands = doc.get("commands")
     if isinstance(commands, list):
-        for i, cmd in enumerate(commands):
+        for k, cmd in enumerate(commands):
             if len(errors) >= MAX_ERRORS:
                 break
             if isinstance(cmd, dict):
-                errors += command_errors(i, cmd, profile)
+                errors += command_errors(origin[k] if origin else k, cmd, profile)
     return errors
 
 
@@ -83,8 +137,6 @@ def command_errors(i: int, cmd: dict, profile: Any) -> list[str]:
     ctype = cmd.get("type")
     if not isinstance(ctype, str):
         return []
-    if ctype not in COMMAND_TYPES:
-        return [fmt("COMMAND", f"{base}.type", f"unknown command type {ctype!r}")]
     data = cmd.get("data")
     if not isinstance(data, dict):
         return []
@@ -107,20 +159,6 @@ def command_errors(i: int, cmd: dict, profile: Any) -> list[str]:
         return _table_errors(p, data, profile)
     if ctype == "raw":
         return _raw_errors(p, data)
-    if ctype == "image":
-        return _image_errors(f"{p}.code", data.get("code"))
-    return []
-
-
-def _image_errors(path: str, code: Any) -> list[str]:
-    if not isinstance(code, str) or not code:
-        return []
-    from .images import ImageProblem, probe
-
-    try:
-        probe(code)
-    except ImageProblem as exc:
-        return [fmt("IMAGE", path, str(exc))]
     return []
 
 
@@ -131,7 +169,7 @@ def _qr_errors(p: str, data: dict) -> list[str]:
         problem = checks.qr_problem(value, corr)
         if problem:
             errors.append(fmt("QR", f"{p}.data", problem))
-    return errors + _image_errors(f"{p}.logo", data.get("logo"))
+    return errors
 
 
 def _table_errors(p: str, data: dict, profile: Any) -> list[str]:

@@ -42,8 +42,9 @@ def job_png(job: Job, dots: int) -> bytes:
     return document_png(job.document())
 
 
-def validate_document(document: Any) -> list[str]:
-    """The document's categorized errors (empty when it is valid)."""
+def validate_document(document: Any, strict: bool = False) -> list[str]:
+    """The document's categorized errors (empty when it is valid); ``strict``: what intake
+    had to interpret is an error too."""
     from ticketd.documents import validate
 
-    return list(validate(document))
+    return list(validate(document, strict=strict))

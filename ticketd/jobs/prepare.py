@@ -4,22 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.logger import Logger
+
 from ticketd.jobs.model import Job, JobKind
 from ticketd.jobs.printer_queue import Prepare, PreparationError
 
 
-def preparer(image_cache: Any = None) -> Prepare:
+log = Logger()
+
+
+def preparer(image_cache: Any = None, *, strict: bool = False) -> Prepare:
     """A ``prepare(job) -> (bytes, warnings)`` that renders documents with a shared,
-    thread-safe image cache (a shop logo is converted once for every printer)."""
+    thread-safe image cache (a shop logo is converted once for every printer). ``strict``
+    (``[server] strict_documents``): a document intake had to interpret fails instead."""
 
     def prepare(job: Job) -> tuple[bytes, tuple[str, ...]]:
         if job.kind is JobKind.RAW:
             return bytes(job.payload), ()
         from ticketd.documents import DocumentError, render
         try:
-            rendered = render(job.document(), image_cache=image_cache)
+            rendered = render(job.document(), image_cache=image_cache, strict=strict)
         except DocumentError as e:
             raise PreparationError(str(e)) from None
+        if rendered.warnings:
+            log.info("job {job}: printed with {n} warning(s): {warnings}", job=job.id,
+                     n=len(rendered.warnings), warnings="; ".join(rendered.warnings))
         return rendered.data, tuple(rendered.warnings)
 
     return prepare

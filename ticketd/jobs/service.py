@@ -160,9 +160,10 @@ class PrintService:
 
     # --- documents -------------------------------------------------------------------------
 
-    def validate(self, document: Any) -> Deferred[list[str]]:
-        """The document's categorized errors (``VALIDATION: ...``), computed in a thread."""
-        return self._run(pictures.validate_document, document)
+    def validate(self, document: Any, strict: bool = False) -> Deferred[list[str]]:
+        """The document's categorized errors (``VALIDATION: ...``), computed in a thread;
+        ``strict``: every warning of intake is an error too."""
+        return self._run(pictures.validate_document, document, strict)
 
     def preview_png(self, document: Any) -> Deferred[bytes]:
         """The receipt as PNG; fails with DocumentError (``.errors``) if it is invalid."""

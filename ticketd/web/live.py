@@ -5,7 +5,8 @@
   so that the dashboard never polls. Events that happen while the snapshot is being read
   from the journal wait behind it: applied in order, snapshot + events are never stale.
 - ``{"tipo":"validate","id":...,"datos":{document}}``: the document's categorized errors
-  (``validation`` reply), computed in a thread, for validation as you type.
+  (``validation`` reply), computed in a thread, for validation as you type; with
+  ``"strict": true`` what intake had to interpret is an error too.
 
 Queue lengths change when jobs are enqueued, which happens just after the job's first event:
 a printer's queue figures are therefore re-sent on the next reactor turn after job events,
@@ -229,7 +230,10 @@ class Live:
                 self.validating[session] -= 1
             return result
 
-        d = self.service.validate(datos)
+        if message.get("strict") is True:
+            d = self.service.validate(datos, strict=True)
+        else:
+            d = self.service.validate(datos)
         d.addBoth(settle)
         d.addCallbacks(done, lambda f: session.fail(f, request_id))
 

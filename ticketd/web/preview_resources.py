@@ -108,14 +108,19 @@ class PreviewResource(_DocumentPost):
 
 
 class ValidateResource(_DocumentPost):
-    """``POST /validate``: the document's errors, for validation as you type."""
+    """``POST /validate[?strict=1]``: the document's errors, for validation as you type;
+    ``strict``: what intake had to interpret is an error too."""
 
     def render_POST(self, request: Request) -> Any:  # noqa: N802
         data = self.body(request)
         if data is None:
             return NOT_DONE_YET
-        d = self.service.validate(data).addCallback(
-            lambda errors: _json(200, {"valid": not errors, "errors": errors}))
+        flag = (request.args.get(b"strict") or [b""])[0].lower()
+        if flag in (b"1", b"true", b"yes"):
+            d = self.service.validate(data, strict=True)
+        else:
+            d = self.service.validate(data)
+        d.addCallback(lambda errors: _json(200, {"valid": not errors, "errors": errors}))
         return self.answer(request, d)
 
 
