@@ -307,9 +307,12 @@ class JobManager(service.MultiService):
         """One line per finished job: what a person on site looks for first."""
         took = (job.finished or 0.0) - job.created
         if job.state is JobState.PRINTED:
+            noted = f"; {len(job.warnings)} warning(s): {'; '.join(job.warnings)}" \
+                if job.warnings else ""
             self.log.info("job {job} from {source} printed on {printer}: {size} bytes, "
-                          "{took:.2f} s after it was accepted", job=job.id, source=job.source,
-                          printer=job.printer, size=job.bytes_written, took=took)
+                          "{took:.2f} s after it was accepted{noted}", job=job.id,
+                          source=job.source, printer=job.printer, size=job.bytes_written,
+                          took=took, noted=noted, warnings=list(job.warnings))
         else:
             self.log.warn("job {job} from {source} on {printer} {state}: {reason}",
                           job=job.id, source=job.source, printer=job.printer,

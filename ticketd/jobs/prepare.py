@@ -27,7 +27,7 @@ def preparer(image_cache: Any = None, *, strict: bool = False) -> Prepare:
         except DocumentError as e:
             raise PreparationError(str(e)) from None
         if rendered.warnings:
-            log.info("job {job}: printed with {n} warning(s): {warnings}", job=job.id,
+            log.info("job {job}: rendered with {n} warning(s): {warnings}", job=job.id,
                      n=len(rendered.warnings), warnings="; ".join(rendered.warnings))
         return rendered.data, tuple(rendered.warnings)
 
