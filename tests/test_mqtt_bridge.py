@@ -67,8 +67,9 @@ class BridgeTests(TestCase):
         self.rig.start()
         self.m = self.rig.manager
         self.conn = self.rig.connections["p1"]
+        # These tests wait through printer faults: the hold opt-in (mqtt_hold = 60).
         self.bridge = PrinterBridge(printer="p1", prefix="shop/p1", service=self.rig.service,
-                                    clock=self.rig.clock, max_payload=4096)
+                                    clock=self.rig.clock, max_payload=4096, hold=60)
         self.link = self.bridge.link = FakeLink()
         self.m.subscribe(self.bridge.event)
         self.acks: list[str] = []
@@ -143,7 +144,7 @@ class BridgeTests(TestCase):
         self.assertEqual(self.acks, ["a", "b", "c", "d"])
         out = self.printed()
         self.assertEqual(len(out), 2)  # only b1 and big had a readable jobid
-        self.assertTrue(out[0][0].startswith("Aborted: RAW: invalid base64"), out)
+        self.assertTrue(out[0][0].startswith("Error decoding data: e=Error("), out)
         self.assertTrue(out[1][0].startswith("Aborted: JSON: payload of"), out)
         self.assertEqual(self.conn.writes, [])
         self.assertEqual(self.bridge.refused, 4)
@@ -238,7 +239,7 @@ class CancelOtherPrinterTests(TestCase):
             self.rig.connections[name].status = PrinterStatus(online=False, paper_out=True)
             self.rig.queues[name].poll()
             bridge = PrinterBridge(printer=name, prefix=f"shop/{name}",
-                                   service=self.rig.service, clock=self.rig.clock)
+                                   service=self.rig.service, clock=self.rig.clock, hold=60)
             self.links[name] = bridge.link = FakeLink()
             self.m.subscribe(bridge.event)
             setattr(self, name, bridge)

@@ -20,7 +20,9 @@ class OutageTests(InProcessCase):
 
     async def test_outage_of_five_seconds(self) -> None:
         broker = self.broker(persistent=True)
-        service = self.start_daemon(broker, {"bar": PREFIX})
+        # the jobs wait through paper-out: the hold opt-in
+        service = self.start_daemon(broker, {"bar": PREFIX},
+                                    printer_extra="status_interval = 0.5\nmqtt_hold = 600\n")
         link = service.links["bar"]
         spool = self.state / "spool" / "bar"
         await self.until(lambda: link.state == "connected", 10, "first connect")

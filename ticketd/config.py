@@ -9,6 +9,7 @@ clear line naming the file, the key path and the value, e.g.::
     etc/ticketd.toml: printers.kitchen.port: expected an integer 1-65535, got "abc"
 
 Unknown keys are errors: a misspelt setting must never be silently ignored.
+The original MQTT server's flat file is read as it is (:data:`ORIGINAL_KEYS`).
 
 The checks and the table reader behind those messages are :mod:`ticketd.config_reader`;
 this module holds the config classes and what each section may contain.
@@ -96,7 +97,8 @@ class PrinterConfig:
     retry_failed: int = 0
     aliases: tuple[str, ...] = ()
     default: bool = False
-    prefix: str | None = None  # MQTT topic prefix
+    prefix: str | None = None  # MQTT topic prefix (None: the name; "": none)
+    mqtt_hold: float = 0.0  # seconds a fault may hold an MQTT job; 0: fail it at once
     # network
     host: str | None = None
     port: int = 9100
@@ -143,6 +145,7 @@ class MqttConfig:
     session_expiry: int = 3600
     status_check_interval: float = 5.0
     max_payload: int = 1024 * 1024
+    client_id_as_given: bool = False  # one printer: connect as client_id, no "-<printer>"
 
 
 @attrs.frozen
@@ -196,6 +199,7 @@ def _printer(source: str, name: str, raw: Any, interval: float = 5.0) -> Printer
         aliases=r.get("aliases", strings, ()),
         default=r.get("default", boolean, False),
         prefix=r.get("prefix", string),
+        mqtt_hold=r.get("mqtt_hold", number(0, 7 * 86400), 0.0),
     )
     required = {"network": ("host",), "serial": ("device",), "file": ("device",),
                 "usb": ("vendor_id", "product_id"), "cups": ("queue",), "win32": ("queue",)}
@@ -231,6 +235,9 @@ def parse(text: str, source: str = "<config>") -> Config:
         raise ConfigError(f"{source}: not valid TOML: {e}") from None
     top = Reader(source, "", data)
     base = Path(source).resolve().parent if source != "<config>" else Path.cwd()
+    flat = [k for k in ORIGINAL_KEYS if k in data]
+    if flat:
+        return _original(source, data, base, flat)
 
     s = Reader(source, "server", top.get("server", table, {}))
     server = ServerConfig(
@@ -282,6 +289,10 @@ def parse(text: str, source: str = "<config>") -> Config:
             p = attrs.evolve(p, spool=state.directory / p.spool)
         printers.append(p)
     _check_names(source, printers)
+    if mqtt is not None and mqtt.client_id_as_given and len(printers) != 1:
+        raise ConfigError(f"{source}: mqtt.client_id_as_given: needs exactly one printer "
+                          f"(each printer has its own connection, and a client id is one "
+                          f"connection), got {len(printers)}")
     top.finish()
     return Config(path=Path(source), server=server, state=state, log=log,
                   printers=tuple(printers), mqtt=mqtt)
@@ -342,9 +353,42 @@ def _mqtt(source: str, raw: Mapping[str, Any], base: Path) -> MqttConfig:
         session_expiry=m.get("session_expiry", integer(0, 0xFFFFFFFF), 3600),
         status_check_interval=m.get("status_check_interval", number(0.1, 3600), 5.0),
         max_payload=m.get("max_payload", integer(1024, 256 * 1024 * 1024), 1 << 20),
+        client_id_as_given=m.get("client_id_as_given", boolean, False),
     )
     m.finish()
     return cfg
+
+
+#: The original MQTT print server's config: these keys at the top level, no tables.
+ORIGINAL_KEYS = ("hostname", "port", "client_id", "username", "password", "prefix", "printer",
+                 "status_check_interval")
+_TABLES = ("server", "state", "log", "mqtt", "printers")
+
+
+def _original(source: str, data: Mapping[str, Any], base: Path, flat: list[str]) -> Config:
+    """As that server ran: one ``file`` printer on ``printer``, TLS verified against the
+    system's CAs, MQTT 3.1.1 as exactly ``client_id``; state in ``var/ticketd`` beside."""
+    tables = [k for k in _TABLES if k in data]
+    if tables:
+        raise ConfigError(f"{source}: {flat[0]} and [{tables[0]}]: the original MQTT server's "
+                          f"flat keys and ticketd's tables cannot be mixed; write either the "
+                          f"flat file alone or ticketd's format ([mqtt] and [printers.NAME])")
+    r = Reader(source, "", data)
+    interval = r.get("status_check_interval", number(0.1, 3600), 5.0)
+    mqtt = MqttConfig(
+        hostname=r.get("hostname", string, required=True),
+        port=r.get("port", integer(1, 65535), 8883),
+        client_id=r.get("client_id", string, required=True),
+        username=r.get("username", string), password=r.get("password", string),
+        protocol="3.1.1", tls=True, status_check_interval=interval, client_id_as_given=True)
+    prefix = r.get("prefix", lambda v: v if v == "" else string(v), "")
+    printer = PrinterConfig(name="printer", connection="file", prefix=prefix.rstrip("/"),
+                            device=r.get("printer", string, required=True),
+                            status_interval=interval)
+    r.finish()
+    return Config(path=Path(source), server=ServerConfig(),
+                  state=StateConfig(directory=(base / "var/ticketd").resolve()),
+                  log=LogConfig(), printers=(printer,), mqtt=mqtt)
 
 
 def load(path: str | Path) -> Config:

@@ -12,8 +12,10 @@ reads the daemon's own registry (``ticketd.metrics``).
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
+import attrs
 from twisted.application import service, strports
 from twisted.logger import ILogObserver
 from twisted.python import usage
@@ -24,14 +26,27 @@ from ticketd.config import Config, ConfigError, load
 
 class Options(usage.Options):
     optParameters = [
-        ["config", "c", "etc/ticketd.toml", "The TOML config file."],
+        ["config", "c", "etc/ticketd.toml",
+         "The TOML config file: ticketd's own, or the original MQTT print server's."],
+        ["http-port", None, None, "Serve HTTP/WebSocket on this port instead of [server] "
+         "port (0: any free port).", int],
     ]
 
     def postOptions(self) -> None:
+        """A config error is one line on stderr and exit status 1: not a UsageError, which
+        twistd would print after its whole usage text."""
         try:
             self.config: Config = load(self["config"])
         except ConfigError as e:
-            raise usage.UsageError(str(e)) from None
+            print(str(e), file=sys.stderr)
+            raise SystemExit(1) from None
+        if self["http-port"] is not None:
+            if not 0 <= self["http-port"] <= 65535:
+                print(f"--http-port: expected 0-65535, got {self['http-port']}",
+                      file=sys.stderr)
+                raise SystemExit(1)
+            server = attrs.evolve(self.config.server, port=self["http-port"])
+            self.config = attrs.evolve(self.config, server=server)
 
 
 class Daemon(service.MultiService):

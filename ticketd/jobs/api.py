@@ -11,11 +11,29 @@ import attrs
 
 from ticketd.documents.errors import DocumentError
 from ticketd.jobs.model import Job
-from ticketd.printers.status import UNKNOWN_YET, PrinterStatus
+from ticketd.printers.status import UNKNOWN_YET, Condition, PrinterStatus
 
-__all__ = ["SubmitError", "ShuttingDown", "NotStorable", "QueueFull", "UnknownPrinter",
+__all__ = ["fault_reason", "fault_text", "SubmitError", "ShuttingDown", "NotStorable", "QueueFull", "UnknownPrinter",
            "Submission", "CancelResult", "PrinterEvent", "PrinterSnapshot", "DocumentError",
            "PrinterStatus", "UNKNOWN_YET"]
+
+
+_FAULT_PREFIX = "PRINTER: "
+_FAULTS = frozenset(c.value for c in Condition if c not in (Condition.READY,
+                                                            Condition.UNKNOWN))
+
+
+def fault_reason(status: PrinterStatus) -> str:
+    """The reason of a job failed at once by a printer fault (it may not be held)."""
+    return f"{_FAULT_PREFIX}{status.text}"
+
+
+def fault_text(reason: str | None) -> str | None:
+    """The fault's own text ("Out of paper") if ``reason`` is a :func:`fault_reason`: the
+    answer the original MQTT server gives to a job that meets a fault."""
+    if reason and reason.startswith(_FAULT_PREFIX) and reason[len(_FAULT_PREFIX):] in _FAULTS:
+        return reason[len(_FAULT_PREFIX):]
+    return None
 
 
 class SubmitError(Exception):

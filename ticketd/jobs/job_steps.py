@@ -18,8 +18,10 @@ Steps, what each is told, and the answer (telling a step anything else is refuse
     preparing  prepared(data, status)                             SetStatus       checked
                preparation_failed(reason)                         Fail            done
                prepare_stuck(running)     ended, or stopping      GiveUp          done
+                                          never_held              Fail            done
                                           otherwise (No response) Hold            holding
     checked    status_set(running)        ended, or stopping      GiveUp          done
+                                          a fault, never_held     Fail            done
                                           the status is a fault   Hold            holding
                                           otherwise               RecordPrinting  recording
     holding    woken(now, fresh, running) stopping                GiveUp          done
@@ -45,6 +47,8 @@ Steps, what each is told, and the answer (telling a step anything else is refuse
 - *The job ended*: meanwhile, by the job manager (cancelled, expired, failed while held).
   *Stopping*: the queue is stopping. Either way the machine gives up and the job stays as
   it is (one still queued on disk is taken again after the restart).
+- *never_held*: the job's ``hold`` is 0 (an MQTT job by default): a fault fails it at
+  once with the fault's text, as the original MQTT server answers, instead of holding it.
 - *Retries left*: ``job.attempts <= retry_failed`` (the shop's choice, knowing part of
   the job may print twice).
 - A *fresh* status is the one read right after the previous job's bytes, while it is
@@ -63,9 +67,10 @@ from typing import Union
 
 import attrs
 
+from ticketd.jobs.api import fault_reason
 from ticketd.jobs.model import Job, JobKind
 from ticketd.printers.connection import PrinterIOError
-from ticketd.printers.status import PrinterStatus
+from ticketd.printers.status import PrinterStatus, no_response
 
 EXPIRED_REASON = "EXPIRED: the deadline passed before printing"
 UNRECORDED_REASON = "the journal could not be written"
@@ -228,7 +233,7 @@ class JobSteps:
     def prepare_stuck(self, running: bool) -> Action:
         """The thread did not come back; the queue now reads No response, which holds."""
         self._expect(Step.PREPARING)
-        return self._go_on(running, holds=True)
+        return self._go_on(running, fault=no_response())
 
     def _checked(self, status: PrinterStatus) -> Action:
         self.status = status
@@ -240,14 +245,16 @@ class JobSteps:
     def status_set(self, running: bool) -> Action:
         self._expect(Step.CHECKED)
         assert self.status is not None
-        return self._go_on(running, holds=self.status.holds_jobs)
+        return self._go_on(running, self.status if self.status.holds_jobs else None)
 
-    def _go_on(self, running: bool, holds: bool) -> Action:
+    def _go_on(self, running: bool, fault: PrinterStatus | None) -> Action:
         if self.job.state.final:
             return self._end(GiveUp("ended meanwhile"))
         if not running:
             return self._end(GiveUp("stopping"))
-        if holds:
+        if fault is not None and self.job.never_held:
+            return self._end(Fail(fault_reason(fault)))
+        if fault is not None:
             self.step = Step.HOLDING
             return Hold()
         self.step = Step.RECORDING

@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     finished REAL,
     expires REAL,
     attempts INTEGER NOT NULL DEFAULT 0,
-    bytes INTEGER NOT NULL DEFAULT 0
+    bytes INTEGER NOT NULL DEFAULT 0,
+    hold REAL
 );
 CREATE INDEX IF NOT EXISTS jobs_open ON jobs (state) WHERE state IN ('queued','held','printing');
 CREATE INDEX IF NOT EXISTS jobs_printer ON jobs (printer, seq);
@@ -53,7 +54,9 @@ CREATE INDEX IF NOT EXISTS events_job ON events (job_seq);
 """
 
 _COLUMNS = ("seq, id, printer, source, kind, payload, state, reason, warnings, created, "
-            "updated, started, finished, expires, attempts, bytes")
+            "updated, started, finished, expires, attempts, bytes, hold")
+#: Columns added after the first release: (name, type), added to an older journal on open.
+_ADDED_COLUMNS = (("hold", "REAL"),)
 
 
 @attrs.frozen
@@ -99,14 +102,14 @@ def _payload(blob: bytes | None) -> bytes | None:
 
 def _job(row: Sequence[object], with_payload: bool = True) -> Job:
     (seq, id_, printer, source, kind, payload, state, reason, warnings, created, updated,
-     started, finished, expires, attempts, nbytes) = row
+     started, finished, expires, attempts, nbytes, hold) = row
     k = JobKind(kind)
     return Job(id=id_, printer=printer, source=source, kind=k,
                payload=_payload(payload) if with_payload else None,  # type: ignore[arg-type]
                created=created, state=JobState(state), reason=reason,
                warnings=tuple(json.loads(warnings)), expires=expires, updated=updated,
                started=started, finished=finished, attempts=attempts, bytes_written=nbytes,
-               seq=seq)
+               seq=seq, hold=hold)
 
 
 class Journal:
@@ -119,6 +122,15 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
         self._db.executescript(SCHEMA)
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        """A journal written by an older ticketd lacks the newer columns: add them (empty),
+        so its jobs are recovered, not lost."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        for name, kind in _ADDED_COLUMNS:
+            if name not in have:
+                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         self._db.close()
@@ -173,12 +185,12 @@ class Journal:
 
     def _insert(self, job: Job) -> Job | None:
         cur = self._db.execute(
-            f"INSERT INTO jobs ({_COLUMNS}) VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+            f"INSERT INTO jobs ({_COLUMNS}) VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
             "ON CONFLICT(id) DO NOTHING",
             (job.id, job.printer, job.source, job.kind.value, bytes(job.payload),
              job.state.value, job.reason, json.dumps(list(job.warnings)), job.created,
              job.updated or job.created, job.started, job.finished, job.expires,
-             job.attempts, job.bytes_written))
+             job.attempts, job.bytes_written, job.hold))
         if cur.rowcount == 0:
             return self.get(job.id)
         job.seq = int(cur.lastrowid or 0)  # the first state is the row's (created, state)

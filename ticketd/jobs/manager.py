@@ -3,7 +3,7 @@
 It owns every Job, records each one and each change in the journal before anyone hears of
 it, routes jobs to printers, refuses what does not fit, de-duplicates on the job id
 (across transports and restarts), expires jobs past their deadline, fails jobs held past
-their printer's ``hold_timeout``, and tells subscribers (WebSocket, MQTT, metrics) of
+their hold limit (the job's own, else the printer's ``hold_timeout``), and tells subscribers (WebSocket, MQTT, metrics) of
 every job event and printer status change.
 """
 
@@ -156,18 +156,19 @@ class JobManager(service.MultiService):
     # --- submit / cancel / query -----------------------------------------------------------
 
     def submit(self, *, job_id: str, printer: str, source: str, kind: JobKind, payload: Any,
-               expires: float | None = None) -> Deferred[Submission]:
+               expires: float | None = None, hold: float | None = None
+               ) -> Deferred[Submission]:
         """Accept a job: Deferred firing with a Submission once it is on disk, or failing
         with SubmitError (queue full, stopping ...; already failed when that is known at
         once). Never raises. ``payload``: bytes for RAW, the document (parsed JSON) for
-        DOCUMENT."""
+        DOCUMENT; ``hold``: see :attr:`Job.hold`."""
         try:
-            return self._submit(job_id, printer, source, kind, payload, expires)
+            return self._submit(job_id, printer, source, kind, payload, expires, hold)
         except SubmitError:
             return fail()
 
     def _submit(self, job_id: str, printer: str, source: str, kind: JobKind, payload: Any,
-                expires: float | None) -> Deferred[Submission]:
+                expires: float | None, hold: float | None) -> Deferred[Submission]:
         queue = self.queues.get(printer)
         if queue is None:
             raise UnknownPrinter(f"PRINTER: unknown printer {printer!r}; configured "
@@ -188,7 +189,7 @@ class JobManager(service.MultiService):
                 raise NotStorable(f"VALIDATION: the document cannot be stored: {e}") from None
         now = self.clock.seconds()
         job = Job(id=job_id, printer=printer, source=source, kind=kind, payload=payload,
-                  created=now, updated=now, expires=expires)
+                  created=now, updated=now, expires=expires, hold=hold)
         self._pending_inserts[job_id] += 1
         self._reserve(printer, +1)
 
@@ -340,11 +341,12 @@ class JobManager(service.MultiService):
                                                    "printing")
                 continue
             queue = self.queues.get(job.printer)
-            if (queue is not None and job.state is JobState.HELD and job.held_since is not None
-                    and now - job.held_since >= queue.config.hold_timeout):
+            if queue is None or job.state is not JobState.HELD or job.held_since is None:
+                continue
+            limit = job.hold_limit(queue.config.hold_timeout)
+            if now - job.held_since >= limit:
                 self.change(job, JobState.FAILED,
-                            f"PRINTER: {queue.status.text} for more than "
-                            f"{queue.config.hold_timeout:g} s")
+                            f"PRINTER: {queue.status.text} for more than {limit:g} s")
 
     def cleanup(self) -> Deferred[int]:
         state = self.config.state

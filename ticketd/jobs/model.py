@@ -111,6 +111,10 @@ class Job:
     attempts: int = 0
     bytes_written: int = 0
     seq: int = 0  # order of acceptance; queues resume in this order after a restart
+    #: How long a printer fault may hold the job, in seconds: None = the printer's
+    #: ``hold_timeout``; 0 = never held, a fault fails it at once (the original MQTT
+    #: server's way, which tills rely on). Journaled: it survives a restart.
+    hold: float | None = None
     held_since: float | None = None  # in memory only: when the current hold began
 
     def transition(self, new: JobState, at: float, reason: str | None = None) -> JobState:
@@ -136,6 +140,15 @@ class Job:
     def document(self) -> Any:
         """A DOCUMENT job's document, parsed again (in the thread that renders it)."""
         return json.loads(self.payload)
+
+    @property
+    def never_held(self) -> bool:
+        """A fault fails this job at once instead of holding it."""
+        return self.hold == 0
+
+    def hold_limit(self, printer_default: float) -> float:
+        """Seconds this job may stay held."""
+        return printer_default if self.hold is None else self.hold
 
     def expired_at(self, now: float) -> bool:
         return self.expires is not None and now >= self.expires

@@ -13,7 +13,8 @@ module has the table); the queue carries the steps out and tells it how they wen
 2. if the printer reports a fault (paper out, cover open, offline, no response ...) the
    queue *holds*: waiting jobs become ``held`` with a "Waiting: <fault>" progress, and the
    worker waits until a status poll reads Ready again (the job manager fails jobs held
-   longer than ``hold_timeout``);
+   longer than their hold limit); a job that may not be held (``hold`` 0: MQTT's default)
+   fails at once with the fault instead;
 3. it records ``printing`` in the journal and waits until it is on disk — so that after a
    crash a job is either not started (reprinted) or ``interrupted`` (never silently
    reprinted) — then writes the bytes with ``write_timeout``;
@@ -36,6 +37,7 @@ from twisted.internet.task import LoopingCall, deferLater
 from twisted.logger import Logger
 
 from ticketd.config import PrinterConfig
+from ticketd.jobs.api import fault_reason
 from ticketd.jobs.job_steps import (Action, Expire, Fail, GiveUp, Hold, JobSteps,
                                     PrepareAndCheck, RecordPrinted, RecordPrinting, Retry,
                                     RetryLater, SetStatus, Write)
@@ -140,7 +142,15 @@ class PrinterQueue(service.Service):
         else:
             self.queue.put(job)
         if self.paused and job.state is JobState.QUEUED:
-            self.sink.change(job, JobState.HELD, progress=f"Waiting: {self.status.text}")
+            self._meet_fault(job, self.status)
+
+    def _meet_fault(self, job: Job, status: PrinterStatus) -> None:
+        """A waiting job meets a fault: held, or failed at once if it may not be held."""
+        if job.never_held:
+            self.jobs_failed += 1
+            self.sink.change(job, JobState.FAILED, fault_reason(status))
+        else:
+            self.sink.change(job, JobState.HELD, progress=f"Waiting: {status.text}")
 
     def remove(self, job: Job) -> None:
         """Forget a job that left the queue (cancelled, expired, failed while held)."""
@@ -218,7 +228,7 @@ class PrinterQueue(service.Service):
         if new.holds_jobs:
             for job in jobs:
                 if job.state is JobState.QUEUED:
-                    self.sink.change(job, JobState.HELD, progress=f"Waiting: {new.text}")
+                    self._meet_fault(job, new)
         else:
             for job in jobs:
                 if job.state is JobState.HELD:

@@ -70,13 +70,16 @@ class PrintService:
         return bool(self._manager.running and self._manager.accepting)
 
     def submit(self, *, job_id: str, printer: str, source: str, kind: JobKind, payload: Any,
-               expires: float | None = None) -> Deferred[Submission]:
+               expires: float | None = None, hold: float | None = None
+               ) -> Deferred[Submission]:
         """Fires with a Submission once the job is on disk; fails with SubmitError (its
         ``audit`` says whether it was refused at the door). ``payload``: bytes for RAW, the
-        parsed document for DOCUMENT."""
+        parsed document for DOCUMENT. ``hold``: how long a printer fault may hold the job
+        (None: the printer's ``hold_timeout``; 0: a fault fails it at once)."""
         try:
             return self._manager.submit(job_id=job_id, printer=printer, source=source,
-                                        kind=kind, payload=payload, expires=expires)
+                                        kind=kind, payload=payload, expires=expires,
+                                        hold=hold)
         except Exception:  # a bug: still one failure style for the transports
             return fail()
 

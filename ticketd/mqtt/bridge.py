@@ -33,15 +33,20 @@ class PrinterBridge:
     log = Logger()
 
     def __init__(self, *, printer: str, prefix: str, service: PrintService, clock: Any,
-                 max_payload: int = 1 << 20) -> None:
+                 max_payload: int = 1 << 20, hold: float = 0.0) -> None:
+        """``hold``: how long a printer fault may hold a job that does not say (the
+        printer's ``mqtt_hold``); 0, the original server's way: a fault answers it at once
+        with the fault's text and it never prints later. ``prefix`` "" means none."""
         self.printer = printer
         self.prefix = prefix.rstrip("/")
-        self.status_topic = f"{self.prefix}/status"
-        self.print_topic = f"{self.prefix}/print"
-        self.printed_topic = f"{self.prefix}/printed"
+        topic = f"{self.prefix}/" if self.prefix else ""
+        self.status_topic = f"{topic}status"
+        self.print_topic = f"{topic}print"
+        self.printed_topic = f"{topic}printed"
         self.service = service
         self.clock = clock
         self.max_payload = max_payload
+        self.hold = hold
         self.link: Publisher | None = None
         self._watch: set[str] = set()  # non-MQTT jobs a client asked about by jobid
         self._last_status: bytes | None = None
@@ -76,7 +81,7 @@ class PrinterBridge:
         self.received += 1
         req = messages.parse(payload, self.max_payload)
         if isinstance(req, BadRequest):
-            self._refuse(req.jobid, req.reason, len(payload))
+            self._refuse(req.jobid, req.reason, len(payload), req.text)
             ack()
             return None
         if isinstance(req, CancelRequest):
@@ -93,7 +98,8 @@ class PrinterBridge:
         kind, body = ((JobKind.RAW, req.data) if req.data is not None
                       else (JobKind.DOCUMENT, req.document))
         d = self.service.submit(job_id=req.jobid, printer=self.printer, source="mqtt",
-                                kind=kind, payload=body, expires=expires)
+                                kind=kind, payload=body, expires=expires,
+                                hold=self.hold if req.hold is None else req.hold)
 
         def accepted(sub: Submission) -> None:
             if sub.duplicate:
@@ -112,12 +118,14 @@ class PrinterBridge:
 
         return d.addCallbacks(accepted, refused)
 
-    def _refuse(self, jobid: str | None, reason: str, size: int) -> None:
+    def _refuse(self, jobid: str | None, reason: str, size: int,
+                text: str | None = None) -> None:
+        """``text``: the answer when it is not ``Aborted: <reason>``."""
         self.refused += 1
         self.log.warn("mqtt {prefix}: job {job} refused: {reason} ({size} bytes)",
                       prefix=self.prefix, job=jobid, reason=reason, size=size, audit=True)
         if jobid is not None:
-            self._out(messages.aborted(jobid, reason))
+            self._out(messages.failed(jobid, text) if text else messages.aborted(jobid, reason))
 
     def _duplicate(self, sub: Submission) -> None:
         job = sub.job

@@ -18,6 +18,7 @@ from typing import Any, Union
 import attrs
 
 from ticketd import jobids
+from ticketd.jobs.api import fault_text
 from ticketd.jobs.model import Job, JobState
 
 MAX_JOBID = 200  # not the WebSocket API's 128: ids accepted until now stay valid
@@ -29,16 +30,19 @@ _JOBID_RE = re.compile(rb'"jobid"\s*:\s*"([^"\\]{1,200})"')
 _SURROGATE_HINT = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]|\x00")
 
 OFFLINE = {"status": "Offline", "ok": False}
+MAX_HOLD = 7 * 86400  # seconds, as a printer's hold_timeout
 
 
 @attrs.frozen
 class PrintRequest:
-    """A job: raw ESC/POS bytes (``data``) or a v1 document; ``expires`` is unix seconds."""
+    """A job: raw ESC/POS bytes (``data``, maybe empty) or a v1 document; ``expires`` is
+    unix seconds; ``hold`` the seconds a printer fault may hold it (None: not said)."""
 
     jobid: str
     data: bytes | None = None
     document: dict[str, Any] | None = None
     expires: float | None = None
+    hold: float | None = None
 
 
 @attrs.frozen
@@ -48,10 +52,12 @@ class CancelRequest:
 
 @attrs.frozen
 class BadRequest:
-    """A payload that is refused; ``jobid`` is set when one could be read (for the reply)."""
+    """A payload that is refused; ``jobid`` is set when one could be read (for the reply).
+    ``text`` is the answer where the original server had its own (else ``Aborted: ...``)."""
 
     jobid: str | None
     reason: str  # "CATEGORY: message"
+    text: str | None = None
 
 
 Request = Union[PrintRequest, CancelRequest, BadRequest]
@@ -73,6 +79,8 @@ def parse(payload: bytes, max_payload: int = 1 << 20) -> Request:
     if not isinstance(obj, dict):
         return BadRequest(None, f"JSON: expected an object, got {_kind(obj)}")
     jobid = obj.get("jobid")
+    if isinstance(jobid, (int, float)) and not isinstance(jobid, bool):
+        jobid = str(jobid)  # the original server took any jobid as its str()
     if jobid is None:
         return BadRequest(None, "JSON: field 'jobid' is required")
     if not isinstance(jobid, str) or not jobid:
@@ -98,6 +106,12 @@ def parse(payload: bytes, max_payload: int = 1 << 20) -> Request:
         return BadRequest(jobid, f"JSON: field 'expires' must be unix seconds (a number), "
                                  f"got {_kind(expires)}")
     expires = float(expires) if expires is not None else None
+    hold = obj.get("hold")
+    if hold is not None and (isinstance(hold, bool) or not isinstance(hold, (int, float))
+                             or not 0 <= hold <= MAX_HOLD):
+        return BadRequest(jobid, f"JSON: field 'hold' must be seconds (a number 0-{MAX_HOLD}), "
+                                 f"got {_kind(hold)}")
+    hold = float(hold) if hold is not None else None
     data, document = obj.get("data"), obj.get("document")
     if data is not None and document is not None:
         return BadRequest(jobid, "JSON: give either 'data' or 'document', not both")
@@ -105,20 +119,28 @@ def parse(payload: bytes, max_payload: int = 1 << 20) -> Request:
         if not isinstance(document, dict):
             return BadRequest(jobid, f"JSON: field 'document' must be an object, got "
                                      f"{_kind(document)}")
-        return PrintRequest(jobid, document=document, expires=expires)
+        return PrintRequest(jobid, document=document, expires=expires, hold=hold)
     if data is None:
         return BadRequest(jobid, "JSON: field 'data' (base64 ESC/POS) or 'document' is "
-                                 "required")
+                                 "required", "Aborted: missing data")
     if not isinstance(data, str):
         return BadRequest(jobid, f"RAW: field 'data' must be a base64 string, got "
-                                 f"{_kind(data)}")
+                                 f"{_kind(data)}", _decoding_error(data))
     try:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError) as e:
-        return BadRequest(jobid, f"RAW: invalid base64 in 'data': {e}")
-    if not raw:
-        return BadRequest(jobid, "RAW: field 'data' is empty")
-    return PrintRequest(jobid, data=raw, expires=expires)
+        return BadRequest(jobid, f"RAW: invalid base64 in 'data': {e}",
+                          f"Error decoding data: e={e!r}")
+    return PrintRequest(jobid, data=raw, expires=expires, hold=hold)  # empty: prints nothing
+
+
+def _decoding_error(data: Any) -> str:
+    """The original server's answer to ``data`` it could not decode, in its own words."""
+    try:
+        base64.b64decode(data)
+    except Exception as e:  # what b64decode says of a number, a list ...
+        return f"Error decoding data: e={e!r}"
+    return "Error decoding data"
 
 
 def _no_constant(name: str) -> Any:
@@ -183,12 +205,23 @@ def aborted(jobid: str, reason: str | None) -> bytes:
     return printed(jobid, f"Aborted: {reason or 'ERROR: unknown reason'}", True, False)
 
 
+def failed(jobid: str, text: str) -> bytes:
+    """Finished, not printed, with ``text`` as it is (the original server's answers)."""
+    return printed(jobid, text, True, False)
+
+
 def for_job(job: Job, progress: str | None = None, status_text: str | None = None
             ) -> bytes | None:
     """The ``P/printed`` payload for the job's present state (None: nothing to say)."""
     state = job.state
     if state is JobState.PRINTED:
         return done(job.id)
+    if state is JobState.FAILED:
+        fault = fault_text(job.reason)
+        if fault is not None:  # met a fault and may not wait: the fault's text, as it is
+            return failed(job.id, fault)
+        if job.attempts > 0:  # its bytes went to the printer, which did not take them
+            return failed(job.id, f"Print failed: {job.reason}")
     if state.final:
         return aborted(job.id, job.reason)
     if state is JobState.PRINTING:

@@ -53,20 +53,28 @@ class MqttService(service.Service):
         self._unsubscribe: Callable[[], None] | None = None
         prefixes: dict[str, str] = {}
         for p in config.printers:
-            prefix = (p.prefix or p.name).rstrip("/")
+            prefix = (p.name if p.prefix is None else p.prefix).rstrip("/")
             if prefix in prefixes:
                 raise ValueError(f"printers.{p.name}.prefix: MQTT prefix {prefix!r} is already "
                                  f"used by printers.{prefixes[prefix]}")
             prefixes[prefix] = p.name
             bridge = PrinterBridge(printer=p.name, prefix=prefix, service=printing,
-                                   clock=reactor, max_payload=self.mqtt.max_payload)
-            link = MqttLink(config=self.mqtt, client_id=f"{self.mqtt.client_id}-{p.name}",
+                                   clock=reactor, max_payload=self.mqtt.max_payload,
+                                   hold=p.mqtt_hold)
+            link = MqttLink(config=self.mqtt, client_id=self.client_id(p.name),
                             will_topic=bridge.status_topic, will_payload=messages.offline(),
                             handler=bridge, reactor=reactor, run=run, random=random,
                             ssl_context=ssl_context)
             bridge.link = link
             self.bridges[p.name] = bridge
             self.links[p.name] = link
+
+    def client_id(self, printer: str) -> str:
+        """``<client_id>-<printer>``, so that each prefix has its own connection and will;
+        ``client_id`` as given when the config says so (one printer, as the original
+        server connected)."""
+        m = self.mqtt
+        return m.client_id if m.client_id_as_given else f"{m.client_id}-{printer}"
 
     def startService(self) -> None:
         super().startService()
