@@ -66,7 +66,7 @@ class MessageTypesTests(DaemonTestCase):
         self.assertEqual(spooled.read_bytes(), b"\x1b@raw bytes\n")
         job = await self.within(self.client.job_status("r-1"))
         self.assertEqual((job["tipo"], job["state"], job["result"], job["mensaje"]),
-                         ("job", "printed", "success", "Printed"))
+                         ("info", "printed", "success", "Printed"))
         late = await self.within(self.client.cancel("r-1"))
         self.assertEqual((late["tipo"], late["mensaje"]),
                          ("error", "Job r-1 is already printed and cannot be cancelled"))

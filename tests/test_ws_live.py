@@ -16,7 +16,8 @@ BAD = {"version": "1.0", "profile": {"model": "p1"},
 
 
 def events(client: Client, kind: str | None = None) -> list[dict[str, Any]]:
-    return [m for m in client.out if m["tipo"] == "event" and kind in (None, m["event"])]
+    return [m for m in client.out if m["tipo"] == "info" and m["status"] == "event"
+            and kind in (None, m["event"])]
 
 
 class SubscribeTests(Base):
@@ -25,7 +26,7 @@ class SubscribeTests(Base):
         self.c(self.raw("old-2", printer="p2"))
         watcher = Client(self.hub)
         snap = watcher({"tipo": "subscribe", "id": "s1"})
-        self.assertEqual((snap["tipo"], snap["status"], snap["id"]), ("snapshot", "ok", "s1"))
+        self.assertEqual((snap["tipo"], snap["status"], snap["id"]), ("info", "snapshot", "s1"))
         self.assertEqual([p["name"] for p in snap["printers"]], ["p1", "p2"])
         p1 = snap["printers"][0]
         self.assertEqual({k: p1[k] for k in ("connection", "queue", "capacity", "held",
@@ -57,12 +58,12 @@ class SubscribeTests(Base):
         conn.status = PAPER_OUT
         self.rig.queues["p1"].poll()
         printer = events(watcher, "printer")[-1]
-        self.assertEqual((printer["printer"], printer["status"]["status"],
-                          printer["status"]["ok"]), ("p1", "Out of paper", False))
+        self.assertEqual((printer["printer"], printer["state"]["status"],
+                          printer["state"]["ok"]), ("p1", "Out of paper", False))
         self.c(self.raw("h0"))  # taken by the worker, waiting for paper
         self.c(self.raw("h1"))
         self.rig.clock.advance(0)  # queue figures follow on the next reactor turn
-        last = events(watcher, "printer")[-1]["status"]
+        last = events(watcher, "printer")[-1]["state"]
         self.assertEqual((last["queue"], last["held"]), (2, 2))  # h0 in the worker's hand
         held = [e for e in events(watcher, "job") if e["job"]["state"] == "held"]
         self.assertEqual(held[0]["progress"], "Waiting: Out of paper")
@@ -155,18 +156,18 @@ class SubscribeAuthTests(Base):
         self.assertEqual((reply["tipo"], reply["mensaje"]),
                          ("error", "Invalid or missing auth token"))
         self.assertEqual(self.hub.live.feeds, {})
-        self.assertEqual(self.c({"tipo": "subscribe", "auth_token": "s3cret"})["tipo"],
+        self.assertEqual(self.c({"tipo": "subscribe", "auth_token": "s3cret"})["status"],
                          "snapshot")
 
     def test_validate_does_not(self) -> None:
-        self.assertEqual(self.c({"tipo": "validate", "datos": DOC})["tipo"], "validation")
+        self.assertEqual(self.c({"tipo": "validate", "datos": DOC})["status"], "validation")
 
 
 class ValidateTests(Base):
     def test_valid_and_invalid(self) -> None:
         self.assertEqual(self.c({"tipo": "validate", "id": "v-1", "datos": DOC}),
-                         {"tipo": "validation", "id": "v-1", "status": "ok", "valid": True,
-                          "errors": []})
+                         {"tipo": "info", "id": "v-1", "status": "validation", "valid": True,
+                          "errors": [], "mensaje": "valid"})
         reply = self.c({"tipo": "validate", "id": "v-2", "datos": BAD})
         self.assertEqual((reply["id"], reply["valid"]), ("v-2", False))
         self.assertEqual(reply["errors"], ["VALIDATION: commands[0].data.content."

@@ -25,6 +25,15 @@ DOC = {"version": "1.0", "profile": {"model": "58mm PT-210", "paper_width": 58},
                     {"type": "cut", "data": {"mode": "partial"}}]}
 
 
+EXTENSION_KINDS = ("job", "event", "snapshot", "validation")
+
+
+def kind(message: dict[str, Any]) -> str:
+    if message["tipo"] == "info" and message.get("status") in EXTENSION_KINDS:
+        return str(message["status"])
+    return str(message["tipo"])
+
+
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
@@ -44,7 +53,9 @@ class Client:
         return self.out[before] if len(self.out) > before else {}
 
     def tipos(self) -> list[str]:
-        return [m["tipo"] for m in self.out]
+        """Each message's type; ticketd's own replies (``info`` with ``status`` job, event,
+        snapshot or validation) by that status."""
+        return [kind(m) for m in self.out]
 
 
 class Base(TestCase):
@@ -213,7 +224,7 @@ class TicketTests(Base):
         self.assertEqual(self.hub.waiting, {})
         later = Client(self.hub)
         reply = later({"tipo": "job_status", "id": "gone"})
-        self.assertEqual(reply, {"tipo": "job", "id": "gone", "status": "ok", "state": "printed",
+        self.assertEqual(reply, {"tipo": "info", "id": "gone", "status": "job", "state": "printed",
                                  "printer": "p1", "result": "success", "mensaje": "Printed"})
 
     def test_job_status_queued_and_unknown(self) -> None:

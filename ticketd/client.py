@@ -138,7 +138,9 @@ class TicketClient:
 
     def job_status(self, job_id: str) -> Deferred[Message]:
         return self.request(self._auth({"tipo": "job_status", "id": job_id}),
-                            _reply_to(job_id, ("job", "error")))
+                            lambda m: m.get("id") == job_id and (
+                                m.get("tipo") == "error" or (m.get("tipo") == "info"
+                                                             and m.get("status") == "job")))
 
     def cancel(self, job_id: str) -> Deferred[Message]:
         return self.request(self._auth({"tipo": "cancel", "id": job_id}),

@@ -23,6 +23,7 @@ from twisted.logger import Logger
 from ticketd.jobs.model import JobEvent
 from ticketd.jobs.service import PrinterSnapshot, PrintService
 from ticketd.web.frames import BadRequest, job_id_of
+from ticketd.web import replies
 from ticketd.web.replies import Message
 
 SNAPSHOT_JOBS = 20  # recent jobs per printer in a snapshot
@@ -57,16 +58,18 @@ def printer_state(snap: PrinterSnapshot) -> dict[str, Any]:
 
 
 def job_event(event: JobEvent) -> Message:
-    message: Message = {"tipo": "event", "event": "job", "job": event.job.summary(),
-                        "old": event.old.value if event.old is not None else None}
+    job = event.job
+    message = replies.extension("event", f"job {job.id}: {job.state.value}", event="job",
+                                job=job.summary(),
+                                old=event.old.value if event.old is not None else None)
     if event.progress is not None:
         message["progress"] = event.progress
     return message
 
 
 def printer_event(snap: PrinterSnapshot) -> Message:
-    return {"tipo": "event", "event": "printer", "printer": snap.name,
-            "status": printer_state(snap)}
+    return replies.extension("event", f"printer {snap.name}: {snap.status.text}",
+                             event="printer", printer=snap.name, state=printer_state(snap))
 
 
 def snapshot(service: PrintService, limit: int = SNAPSHOT_JOBS) -> Deferred[Message]:
@@ -78,14 +81,15 @@ def snapshot(service: PrintService, limit: int = SNAPSHOT_JOBS) -> Deferred[Mess
     def built(results: list[list[Any]]) -> Message:
         jobs = [job.summary() for found in results for job in found]
         jobs.sort(key=lambda j: j["created"], reverse=True)
-        return {"tipo": "snapshot", "status": "ok", "printers": printers, "jobs": jobs}
+        return replies.extension("snapshot", f"{len(printers)} printer(s), {len(jobs)} recent "
+                                 "job(s)", printers=printers, jobs=jobs)
 
     return gatherResults(reads, consumeErrors=True).addCallback(built)
 
 
 def validation(request_id: str | None, errors: list[str]) -> Message:
-    message: Message = {"tipo": "validation", "status": "ok", "valid": not errors,
-                        "errors": errors}
+    message = replies.extension("validation", f"{len(errors)} error(s)" if errors else "valid",
+                                valid=not errors, errors=errors)
     if request_id is not None:
         message["id"] = request_id
     return message
@@ -168,9 +172,9 @@ class Live:
 
     def _send_printer(self, snap: PrinterSnapshot, only_if_changed: bool = False) -> None:
         message = printer_event(snap)
-        if only_if_changed and self._sent.get(snap.name) == message["status"]:
+        if only_if_changed and self._sent.get(snap.name) == message["state"]:
             return
-        self._sent[snap.name] = message["status"]
+        self._sent[snap.name] = message["state"]
         self._broadcast(message)
 
     def _refresh_printers(self) -> None:

@@ -124,18 +124,25 @@ def resumed(job_id: str) -> Message:
             "mensaje": f"Resumed: the printer is ready, job {job_id} is next in its queue"}
 
 
+def extension(kind: str, mensaje: str, **fields: Any) -> Message:
+    """A reply to one of ticketd's own requests: an ``info`` (a type every Ticket Daemon
+    client knows, whose ``status`` is free text) with ``status`` naming what it carries."""
+    return {"tipo": "info", "status": kind, "mensaje": mensaje, **fields}
+
+
 def job_state(job: Job, position: int | None = None) -> Message:
     """``job_status`` reply (extension): the state and, once ended, the result fields."""
-    message: Message = {"tipo": "job", "id": job.id, "status": "ok", "state": job.state.value,
-                        "printer": job.printer}
+    if job.state.final:
+        result, mensaje = outcome(job)
+    else:
+        result, mensaje = None, job.reason or f"Job {job.id} is {job.state.value}"
+    message = extension("job", mensaje, id=job.id, state=job.state.value, printer=job.printer)
     if position is not None and job.state.waiting:
         message["position"] = position
-    if job.state.final:
-        message["result"], message["mensaje"] = outcome(job)
+    if result is not None:
+        message["result"] = result
         if job.warnings:
             message["warnings"] = list(job.warnings)
-    elif job.reason:
-        message["mensaje"] = job.reason
     return message
 
 

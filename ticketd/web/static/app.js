@@ -78,7 +78,8 @@ function send(msg) {
 }
 
 function handle(msg) {
-  switch (msg.tipo) {
+  // ticketd's own replies are `info` messages whose status says what they carry
+  switch (msg.tipo === 'info' ? msg.status : msg.tipo) {
     case 'snapshot':
       state.printers = new Map(msg.printers.map((p) => [p.name, p]));
       state.jobs = new Map(msg.jobs.map((j) => [j.id, j]));
@@ -92,7 +93,7 @@ function handle(msg) {
         else state.progress.delete(msg.job.id);
         renderJobs(msg.job.printer);
       } else if (msg.event === 'printer') {
-        state.printers.set(msg.printer, msg.status);
+        state.printers.set(msg.printer, msg.state);
         renderPrinterHead(msg.printer);
       }
       break;
@@ -101,7 +102,7 @@ function handle(msg) {
       break;
     case 'ack':
       if (state.sent.has(msg.id)) {
-        sendStatus(`job ${msg.id} ${msg.status} on ${msg.printer}` +
+        sendStatus(`job ${msg.id} ${msg.duplicate ? 'duplicate' : msg.status} on ${msg.printer}` +
                    (msg.position ? `, position ${msg.position}` : ''), true);
       }
       break;
