@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from twisted.internet import defer, task  # noqa: E402
 
 from ticketd.config import parse  # noqa: E402
-from ticketd.jobs.manager import JobEvent  # noqa: E402
+from ticketd.jobs.model import JobEvent  # noqa: E402
 from ticketd.jobs.model import JobKind, JobState  # noqa: E402
 from ticketd.tap import build  # noqa: E402
 

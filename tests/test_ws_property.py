@@ -67,9 +67,6 @@ class FakeService:
             return CONFIG.printers[0].name
         raise UnknownPrinter("PRINTER: unknown printer 'zz'; configured printers: a, b")
 
-    def default_printer(self) -> str:
-        return self.route(None)
-
     def printer(self, name: str) -> Any:
         queue = self.queues.get(name)
         if queue is None:

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from twisted.internet import task
 from twisted.internet.defer import ensureDeferred
 
+from ticketd import paper
 from ticketd.client import ClientError, TicketClient, connect
 
 OK, FAILED, USAGE = 0, 1, 2
@@ -35,7 +36,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--printers", action="store_true", help="list printers and exit")
     p.add_argument("--preview", metavar="OUT.png", help="do not print: draw the receipt "
                    "into OUT.png (locally, no daemon needed; - = stdout)")
-    p.add_argument("--dots", type=int, default=576, help="paper width in dots for --preview "
+    p.add_argument("--dots", type=int, default=paper.DEFAULT_DOTS,
+                   help="paper width in dots for --preview "
                    "--raw (default 576: 80 mm at 203 dpi; documents use their profile)")
     p.add_argument("file", nargs="?", help="document (JSON) or, with --raw, ESC/POS; - = stdin")
     return p

@@ -1,13 +1,13 @@
 """Errors of the document layer.
 
 Every message is "CATEGORY: json.path: message" so that WebSocket clients can
-``split(":")`` (docs/protocol.rst, "WebSocket API").
+``split(":")`` (docs/protocol.rst, "Error categories").
 """
 from __future__ import annotations
 
 from typing import Iterable
 
-#: Error categories of docs/protocol.rst, "WebSocket API".
+#: The categories of docs/protocol.rst, "Error categories".
 CATEGORIES = (
     "VALIDATION", "JSON", "PRINTER", "QR", "BARCODE", "TABLE", "RAW",
     "IMAGE", "COMMAND", "EXECUTION", "ERROR",

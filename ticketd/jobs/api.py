@@ -96,8 +96,9 @@ class CancelResult:
 @attrs.frozen
 class PrinterSnapshot:
     """One printer as it is now: what /health, the dashboard, metrics, ``status``,
-    ``get_printers`` and MQTT's ``P/status`` show. ``queue`` counts the waiting jobs (not the
-    one being printed); ``printing`` is the id of the job whose bytes are being written."""
+    ``get_printers`` and MQTT's ``P/status`` show. ``queue`` counts the jobs in its queue,
+    the one it is holding or printing included; ``printing`` is the id of the job whose
+    bytes are being written."""
 
     name: str
     connection: str
@@ -111,6 +112,3 @@ class PrinterSnapshot:
     last_error: str | None
     running: bool
     default: bool
-    dots: int
-    aliases: tuple[str, ...] = ()
-    prefix: str | None = None

@@ -352,8 +352,8 @@ class PrinterQueue(service.Service):
         except ThreadStuck as e:
             self._thread_stuck(e)
             return steps.prepare_stuck(self.running)
-        if warnings:
-            job.warnings = tuple(job.warnings) + tuple(warnings)
+        if warnings:  # the same document renders the same: a second render replaces them
+            job.warnings = tuple(warnings)
         return steps.prepared(made, checked)
 
     async def _write(self, steps: JobSteps, data: bytes) -> Action:

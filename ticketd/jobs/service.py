@@ -133,13 +133,6 @@ class PrintService:
         found = self._manager.printer_named(name)
         return str(found.name) if found is not None else None
 
-    def default_printer(self) -> str:
-        """The default printer, else the first one (Ticket Daemon had a single queue)."""
-        try:
-            return self.route(None)
-        except SubmitError:
-            return next(iter(self._printers))
-
     def discover(self) -> Deferred[tuple[list[Entry], dict[str, Any]]]:
         """``get_printers``: the configured printers with live status and the detected ones
         (scanned in a thread, at most every 30 s)."""
@@ -158,8 +151,7 @@ class PrintService:
             capacity=p.queue_capacity, held=q.held,
             printing=q.current.id if q.current is not None and q.writing else None,
             jobs_processed=q.jobs_processed, jobs_failed=q.jobs_failed,
-            last_error=q.last_error, running=bool(q.running), default=p.default,
-            dots=self._dots[name], aliases=tuple(p.aliases), prefix=p.prefix)
+            last_error=q.last_error, running=bool(q.running), default=p.default)
 
     # --- documents -------------------------------------------------------------------------
 

@@ -126,10 +126,6 @@ def merge(configured: Configured, candidates: list[Entry]) -> tuple[list[Entry],
     return listing, summarise(listing, default)
 
 
-def configured_listing(configured: Configured) -> tuple[list[Entry], dict[str, Any]]:
-    return merge(configured, [])
-
-
 # --- detection (blocking: run in a thread) -------------------------------------------------
 
 def guess_type(*texts: str) -> str:

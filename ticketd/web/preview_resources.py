@@ -166,13 +166,10 @@ class _NotFound(Resource):
         return _error(request, 404, "Not found")
 
 
-def _error(request: Request, code: int, message: str, finish: bool = False) -> bytes:
+def _error(request: Request, code: int, message: str) -> bytes:
     body = json.dumps({"errors": [message]}).encode()
     request.setResponseCode(code)
     request.setHeader(b"content-type", JSON)
-    if finish:
-        request.write(body)
-        request.finish()
     return body
 
 
