@@ -15,7 +15,7 @@ from ticketd.printers.status import UNKNOWN_YET, PrinterStatus
 
 __all__ = ["SubmitError", "ShuttingDown", "NotStorable", "QueueFull", "UnknownPrinter",
            "Submission", "CancelResult", "PrinterEvent", "PrinterSnapshot", "DocumentError",
-           "PrinterStatus", "UNKNOWN_YET"]
+           "PrinterStatus", "UNKNOWN_YET", "JournalState", "JOURNAL_OK"]
 
 
 class SubmitError(Exception):
@@ -96,3 +96,15 @@ class PrinterSnapshot:
     dots: int
     aliases: tuple[str, ...] = ()
     prefix: str | None = None
+
+
+@attrs.frozen
+class JournalState:
+    """Whether the journal's last write worked (``error``: SQLite's own words if not).
+    A daemon that cannot record jobs must say so: /health, /ready and metrics show it."""
+
+    ok: bool = True
+    error: str | None = None
+
+
+JOURNAL_OK = JournalState()
