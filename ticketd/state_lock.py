@@ -59,9 +59,8 @@ class StateLock:
         except OSError:
             holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
             os.close(fd)
-            raise StateError(f"state.directory {self.directory} is in use by another ticketd "
-                             f"(PID {holder}); stop it first or give this one its own "
-                             "[state] directory") from None
+            raise StateError(f"state.directory {self.directory}: in use by another ticketd, "
+                             f"PID {holder}") from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode("ascii"))
         self._fd = fd

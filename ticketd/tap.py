@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, Callable
 
 from twisted.application import service, strports
 from twisted.internet.error import CannotListenError
@@ -56,10 +56,16 @@ class Daemon(service.MultiService):
             parent.setComponent(ILogObserver, self.log_observer)
         return super().setServiceParent(parent)
 
+    def privilegedStartService(self) -> None:  # noqa: N802 (the port is bound here)
+        self._refusing(super().privilegedStartService)
+
     def startService(self) -> None:  # noqa: N802
+        self._refusing(super().startService)
+
+    def _refusing(self, start: Callable[[], None]) -> None:
         try:
             try:
-                super().startService()
+                start()
             except StateError as e:
                 raise StartRefused(str(e)) from None
             except CannotListenError as e:
@@ -80,15 +86,16 @@ def _reason(error: object) -> str:
 
 
 def refuse(line: str, twistd: Any, log: Logger) -> None:
-    """End a start that the environment refused: the line on stderr (and in the log when
-    daemonized, where stderr is gone; twistd's waiting parent gets it too), exit 1. A
-    SystemExit, not an exception: twistd would print a traceback."""
+    """End a start that the environment refused: the line in the log and on stderr (when
+    daemonized, where stderr is gone, twistd's waiting parent gets it instead), exit 1.
+    A SystemExit, not an exception: twistd would print a traceback."""
+    log.critical("{line}", line=line)
     pipe = twistd.get("statusPipe")
     if pipe is None:
-        sys.stderr.write(line + "\n")
-        sys.stderr.flush()
+        stderr = sys.__stderr__ or sys.stderr  # twistd sent sys.stderr to the log
+        stderr.write(line + "\n")
+        stderr.flush()
     else:
-        log.critical("{line}", line=line)
         try:
             os.write(pipe, b"1 " + line.encode("utf-8", "replace"))
             os.close(pipe)
