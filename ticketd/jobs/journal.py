@@ -67,6 +67,11 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 """
 
+#: What one record can cause; anything else (a full disk, an I/O error, a read-only file:
+#: sqlite3.OperationalError) is the journal's condition and fails the whole batch.
+_BAD_RECORD = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.DataError,
+               sqlite3.ProgrammingError, ValueError, TypeError, OverflowError)
+
 _COLUMNS = ("seq, id, printer, source, kind, payload, state, reason, warnings, created, "
             "updated, started, finished, expires, attempts, bytes")
 
@@ -201,7 +206,7 @@ class Journal:
         self._db.execute("SAVEPOINT one_job")
         try:
             result = self._insert(job)
-        except (sqlite3.Error, ValueError, TypeError) as e:  # a bad record fails alone
+        except _BAD_RECORD as e:  # a bad record fails alone; a full disk fails the batch
             self._db.execute("ROLLBACK TO one_job")
             self._db.execute("RELEASE one_job")
             return e
