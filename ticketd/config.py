@@ -56,6 +56,8 @@ class StateConfig:
     directory: Path = Path("var/ticketd")
     retention_hours: float = 24.0
     retention_count: int = 100_000
+    #: SQLite ``synchronous``: "full" survives a power cut, "normal" a crash of the daemon.
+    sync: str = "full"
 
 
 LOG_LEVELS = ("debug", "info", "warn", "error", "critical")
@@ -258,6 +260,7 @@ def parse(text: str, source: str = "<config>") -> Config:
         directory=(base / directory).resolve(),
         retention_hours=st.get("retention_hours", number(0, 24 * 365), 24.0),
         retention_count=st.get("retention_count", integer(1, 10_000_000), 100_000),
+        sync=st.get("sync", one_of("full", "normal"), "full"),
     )
     st.finish()
 

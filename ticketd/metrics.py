@@ -20,6 +20,7 @@ Exposed (all with a ``printer`` label unless noted)::
     ticketd_websocket_connections             open WebSocket sessions (no label)
     ticketd_mqtt_connected                    1 while the printer's MQTT link is connected
     ticketd_mqtt_reconnects_total             successful connections after the first
+    ticketd_journal_ok                        1 while the journal's writes work (no label)
     process_*                                 the process (CPU, memory, fds), on Linux
 """
 
@@ -59,6 +60,7 @@ class StateCollector:
         self.printers = printers
         self.connections: Callable[[], int] | None = None
         self.mqtt: Callable[[], Mapping[str, Mapping[str, Any]]] | None = None
+        self.journal: Callable[[], Any] | None = None
 
     def collect(self) -> Iterator[Metric]:
         length = GaugeMetricFamily("ticketd_queue_length", "Jobs in the queue: waiting, "
@@ -81,6 +83,10 @@ class StateCollector:
             for condition, label in STATUS_LABELS.items():
                 status.add_metric([name, label], 1 if condition is current else 0)
         yield from (length, held, capacity, ready, status)
+        if self.journal is not None:
+            yield GaugeMetricFamily("ticketd_journal_ok", "1 while the journal's writes "
+                                    "work, 0 while they fail.",
+                                    value=1 if self.journal().ok else 0)
         if self.connections is not None:
             yield GaugeMetricFamily("ticketd_websocket_connections",
                                     "Open WebSocket connections.", value=self.connections())
@@ -135,6 +141,10 @@ class Metrics:
     def watch_mqtt(self, state: Callable[[], Mapping[str, Mapping[str, Any]]]) -> None:
         """``state()`` is ``MqttService.state``: per printer its prefix, state, connects."""
         self.state.mqtt = state
+
+    def watch_journal(self, state: Callable[[], Any]) -> None:
+        """``state()`` is the print service's ``journal_state()`` (``.ok``)."""
+        self.state.journal = state
 
     def record(self, event: object) -> None:
         """A print-service listener (JobEvent and PrinterEvent; status is read at scrape)."""

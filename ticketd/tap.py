@@ -12,16 +12,19 @@ reads the daemon's own registry (``ticketd.metrics``).
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Any
+from typing import Any, Callable
 
 import attrs
 from twisted.application import service, strports
-from twisted.logger import ILogObserver
+from twisted.internet.error import CannotListenError
+from twisted.logger import ILogObserver, Logger
 from twisted.python import usage
 from twisted.python.components import Componentized
 
 from ticketd.config import Config, ConfigError, load
+from ticketd.state_lock import StateError
 
 
 class Options(usage.Options):
@@ -52,14 +55,73 @@ class Options(usage.Options):
 class Daemon(service.MultiService):
     """The top service. ``log_observer``, if set, becomes the twistd Application's
     ``ILogObserver`` when twistd parents us to it: that is how ``[log]`` replaces twistd's
-    own log observer (the reasons are in :func:`ticketd.logs.twistd_observer`)."""
+    own log observer (the reasons are in :func:`ticketd.logs.twistd_observer`).
+
+    ``twistd`` (set by :func:`makeService`: twistd's options) makes a start refused by the
+    environment (state directory, port) end the process with one line and exit code 1;
+    without it (tests) the refusal is raised as :class:`StartRefused`."""
 
     log_observer: ILogObserver | None = None
+    twistd: Any = None
+    log = Logger()
 
     def setServiceParent(self, parent: Any) -> Any:  # noqa: N802
         if self.log_observer is not None and isinstance(parent, Componentized):
             parent.setComponent(ILogObserver, self.log_observer)
         return super().setServiceParent(parent)
+
+    def privilegedStartService(self) -> None:  # noqa: N802 (the port is bound here)
+        self._refusing(super().privilegedStartService)
+
+    def startService(self) -> None:  # noqa: N802
+        self._refusing(super().startService)
+
+    def _refusing(self, start: Callable[[], None]) -> None:
+        try:
+            try:
+                start()
+            except StateError as e:
+                raise StartRefused(str(e)) from None
+            except CannotListenError as e:
+                raise StartRefused(f"server.port: cannot listen on {e.interface or '*'}:"
+                                   f"{e.port}: {_reason(e.socketError)}") from None
+        except StartRefused as e:
+            if self.twistd is None:
+                raise
+            refuse(str(e), self.twistd, self.log)
+
+
+class StartRefused(Exception):
+    """The daemon cannot start here; ``str()`` is one line naming the setting."""
+
+
+def _reason(error: object) -> str:
+    return str(getattr(error, "strerror", None) or error)
+
+
+def refuse(line: str, twistd: Any, log: Logger) -> None:
+    """End a start that the environment refused: the line in the log and on stderr (when
+    daemonized, where stderr is gone, twistd's waiting parent gets it instead), exit 1.
+    A SystemExit, not an exception: twistd would print a traceback."""
+    log.critical("{line}", line=line)
+    pipe = twistd.get("statusPipe")
+    if pipe is None:
+        stderr = sys.__stderr__ or sys.stderr  # twistd sent sys.stderr to the log
+        stderr.write(line + "\n")
+        stderr.flush()
+    else:
+        try:
+            os.write(pipe, b"1 " + line.encode("utf-8", "replace"))
+            os.close(pipe)
+        except OSError:
+            pass
+        pidfile = twistd.get("pidfile")
+        if pidfile:
+            try:
+                os.unlink(pidfile)
+            except OSError:
+                pass
+    raise SystemExit(1)
 
 
 def makeService(options: Options) -> Daemon:  # noqa: N802 (twistd's name)
@@ -69,6 +131,7 @@ def makeService(options: Options) -> Daemon:  # noqa: N802 (twistd's name)
     bridge_stdlib_logging(options.config.log)
     top = build(options.config, reactor)
     top.log_observer = twistd_observer(options.config.log, options.parent)
+    top.twistd = options.parent if options.parent is not None else {}
     return top
 
 
@@ -80,7 +143,7 @@ def build(config: Config, reactor: Any) -> Daemon:
     publishing Offline, before them), ``http`` and ``systemd``."""
     from ticketd.documents import ImageCache
     from ticketd.jobs.commit import GroupCommitter
-    from ticketd.jobs.journal import Journal
+    from ticketd.jobs.journal import Journal, open_journal
     from ticketd.jobs.manager import JobManager
     from ticketd.jobs.prepare import preparer
     from ticketd.jobs.printer_queue import PrinterQueue
@@ -89,14 +152,25 @@ def build(config: Config, reactor: Any) -> Daemon:
     from ticketd.printers.factory import connect
     from ticketd.systemd import SystemdNotifier
     from ticketd.threads import printer_thread, runner
+    from ticketd.state_lock import StateLock
     from ticketd.web.site import build_site
 
     top = Daemon()
-    config.state.directory.mkdir(parents=True, exist_ok=True)
+    state = config.state
+
+    def open_state() -> Journal:
+        """At start: the lock, then the journal (which releases the lock on close)."""
+        lock = StateLock(state.directory)
+        lock.acquire()
+        try:
+            return open_journal(state.directory, state.sync, lock)
+        except BaseException:
+            lock.release()
+            raise
+
     journal_thread = printer_thread("ticketd-journal")
-    committer = GroupCommitter(Journal(config.state.directory / "journal.sqlite3"),
-                               runner(reactor, journal_thread), journal_thread,
-                               schedule=lambda f: reactor.callLater(0, f))
+    committer = GroupCommitter(None, runner(reactor, journal_thread), journal_thread,
+                               schedule=lambda f: reactor.callLater(0, f), opener=open_state)
     manager = JobManager(config, committer, reactor)
     manager.setServiceParent(top)
     prepare = preparer(ImageCache(), strict=config.server.strict_documents)
@@ -110,6 +184,7 @@ def build(config: Config, reactor: Any) -> Daemon:
     # Validation, previews and discovery: the reactor's shared thread pool.
     printing = PrintService(manager, run=in_reactor_threads(reactor))
     metrics = Metrics(printing.printers)
+    metrics.watch_journal(printing.journal_state)
     printing.subscribe(metrics.record)
 
     if config.mqtt is not None:
@@ -121,6 +196,7 @@ def build(config: Config, reactor: Any) -> Daemon:
                       reactor=reactor, metrics=metrics)
     interface = config.server.listen.replace(":", "\\:")
     http = strports.service(f"tcp:{config.server.port}:interface={interface}", site)
+    http._raiseSynchronously = True  # a port in use refuses the start, with its setting
     http.setName("http")
     http.setServiceParent(top)
 

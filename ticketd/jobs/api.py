@@ -15,7 +15,7 @@ from ticketd.printers.status import UNKNOWN_YET, Condition, PrinterStatus
 
 __all__ = ["fault_reason", "fault_text", "SubmitError", "ShuttingDown", "NotStorable", "QueueFull", "UnknownPrinter",
            "Submission", "CancelResult", "PrinterEvent", "PrinterSnapshot", "DocumentError",
-           "PrinterStatus", "UNKNOWN_YET"]
+           "PrinterStatus", "UNKNOWN_YET", "JournalState", "JOURNAL_OK"]
 
 
 _FAULT_PREFIX = "PRINTER: "
@@ -112,3 +112,13 @@ class PrinterSnapshot:
     last_error: str | None
     running: bool
     default: bool
+@attrs.frozen
+class JournalState:
+    """Whether the journal's last write worked (``error``: SQLite's own words if not).
+    A daemon that cannot record jobs must say so: /health, /ready and metrics show it."""
+
+    ok: bool = True
+    error: str | None = None
+
+
+JOURNAL_OK = JournalState()

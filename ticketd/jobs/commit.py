@@ -5,6 +5,10 @@ a burst of jobs costs one transaction, not one each. Each caller gets a Deferred
 fires when its change is on disk (with the Insert's result: None, or the existing job
 when the id was already known). The journal runs in its own one-thread pool so that a
 slow disk never blocks the reactor or a printer's thread.
+
+It also keeps the journal's condition (:class:`ticketd.jobs.api.JournalState`): a failed
+batch makes it the SQLite error, the next good one makes it ok again; each change is one
+log line.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Callable, TypeVar
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
+from ticketd.jobs.api import JOURNAL_OK, JournalState
 from ticketd.jobs.journal import Change, Journal
 from ticketd.jobs.model import Job
 
@@ -24,13 +29,16 @@ Runner = Callable[..., Deferred]
 class GroupCommitter:
     log = Logger()
 
-    def __init__(self, journal: Journal, run: Runner, threads: object | None = None,
-                 schedule: Callable[[Callable[[], None]], object] | None = None) -> None:
+    def __init__(self, journal: Journal | None, run: Runner, threads: object | None = None,
+                 schedule: Callable[[Callable[[], None]], object] | None = None,
+                 opener: Callable[[], Journal] | None = None) -> None:
         """``schedule(f)`` runs ``f`` at the end of the current reactor turn (e.g.
         ``lambda f: reactor.callLater(0, f)``): changes made in the same turn (a job's
         "printed" and the next job's "printing") then share one transaction. Without it
-        a batch is written at once."""
-        self.journal = journal
+        a batch is written at once. ``opener``: the journal is opened by :meth:`start`
+        (under twistd: after it daemonized and dropped privileges), not here."""
+        self._journal = journal
+        self._opener = opener
         self._run = run
         self._threads = threads
         self._schedule = schedule
@@ -39,6 +47,28 @@ class GroupCommitter:
         self._busy = False
         self.transactions = 0
         self.changes = 0
+        self.state: JournalState = JOURNAL_OK
+
+    @property
+    def journal(self) -> Journal:
+        if self._journal is None:
+            raise RuntimeError("the journal is not open yet")
+        return self._journal
+
+    def record(self, error: BaseException | None) -> None:
+        """Note how the last write went; one log line when that changes the condition."""
+        state = JOURNAL_OK if error is None else JournalState(False, str(error) or repr(error))
+        if state == self.state:
+            return
+        old, self.state = self.state, state
+        path = str(getattr(self._journal, "path", "journal"))
+        if state.ok:
+            self.log.info("journal {path}: writes work again", path=path)
+        elif old.ok:
+            self.log.error("journal {path}: writes fail: {error}", path=path, error=state.error)
+        else:
+            self.log.error("journal {path}: writes still fail, now: {error}", path=path,
+                           error=state.error)
 
     def submit(self, change: Change, urgent: bool = False) -> Deferred[Job | None]:
         """``urgent``: someone waits on this change before doing anything else (a printer
@@ -66,6 +96,7 @@ class GroupCommitter:
         self.changes += len(changes)
 
         def done(results: list[Job | Exception | None]) -> None:
+            self.record(None)
             for (_, d), r in zip(batch, results):
                 if isinstance(r, Exception):
                     d.errback(r)
@@ -73,6 +104,7 @@ class GroupCommitter:
                     d.callback(r)
 
         def failed(f):  # type: ignore[no-untyped-def]
+            self.record(f.value)
             self.log.failure("journal write failed ({n} changes)", f, n=len(batch))
             for _, d in batch:
                 d.errback(f)
@@ -89,6 +121,9 @@ class GroupCommitter:
         return self._run(f, *args)
 
     def start(self) -> None:
+        """Open the journal (if given an opener; its errors propagate), start the thread."""
+        if self._journal is None and self._opener is not None:
+            self._journal = self._opener()
         if self._threads is not None:
             self._threads.start()  # type: ignore[attr-defined]
 
@@ -96,7 +131,8 @@ class GroupCommitter:
         """After the last change is written: stop the thread, close the database."""
         if self._threads is not None:
             self._threads.stop()  # type: ignore[attr-defined]
-        self.journal.close()
+        if self._journal is not None:
+            self._journal.close()
 
     def idle(self) -> bool:
         return not self._busy and not self._batch and not self._scheduled

@@ -4,22 +4,33 @@ Blocking code with no Twisted in it; the daemon runs it in one dedicated thread 
 :class:`ticketd.jobs.commit.GroupCommitter`, which batches the changes made while the
 previous transaction was being written into the next transaction (group commit).
 
-WAL mode. ``synchronous=NORMAL`` (the default, ``[state] sync = "normal"``) makes each
-commit safe against a crash of the process (kill -9): the WAL is in the OS before the
-commit returns. ``sync = "full"`` also survives power loss, at the price of an fsync per
-transaction.
+WAL mode. ``synchronous=FULL`` (the default, ``[state] sync = "full"``) fsyncs the WAL
+at each commit: an acked job survives a power cut; group commit keeps that to one fsync
+per batch. ``sync = "normal"`` only survives a crash of the process (kill -9): the WAL is
+in the OS, not yet on the disk, when the commit returns.
+
+The journal knows itself: an id in its ``meta`` table, repeated in ``journal.id`` beside
+it. :func:`open_journal` refuses a journal that is missing, empty, foreign or unreadable
+where the id file says one existed, rather than starting empty and forgetting jobs.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import uuid
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import attrs
 
 from ticketd.jobs.model import Job, JobKind, JobState
+from ticketd.state_lock import StateError, StateLock
+
+JOURNAL_NAME = "journal.sqlite3"
+ID_NAME = "journal.id"
+SYNC_MODES = ("full", "normal")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -51,7 +62,16 @@ CREATE TABLE IF NOT EXISTS events (
     reason TEXT
 );
 CREATE INDEX IF NOT EXISTS events_job ON events (job_seq);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 """
+
+#: What one record can cause; anything else (a full disk, an I/O error, a read-only file:
+#: sqlite3.OperationalError) is the journal's condition and fails the whole batch.
+_BAD_RECORD = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.DataError,
+               sqlite3.ProgrammingError, ValueError, TypeError, OverflowError)
 
 _COLUMNS = ("seq, id, printer, source, kind, payload, state, reason, warnings, created, "
             "updated, started, finished, expires, attempts, bytes, hold")
@@ -115,14 +135,20 @@ def _job(row: Sequence[object], with_payload: bool = True) -> Job:
 class Journal:
     """One SQLite database; use from a single thread at a time."""
 
-    def __init__(self, path: Path, sync: str = "normal") -> None:
+    def __init__(self, path: Path, sync: str = "full", lock: StateLock | None = None) -> None:
+        """``lock``: the state directory's lock, released when the journal is closed."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.lock = lock
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
-        self._db.executescript(SCHEMA)
-        self._add_columns()
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
+            self._db.executescript(SCHEMA)
+            self._add_columns()
+        except BaseException:
+            self._db.close()
+            raise
 
     def _add_columns(self) -> None:
         """A journal written by an older ticketd lacks the newer columns: add them (empty),
@@ -134,6 +160,22 @@ class Journal:
 
     def close(self) -> None:
         self._db.close()
+        if self.lock is not None:
+            self.lock.release()
+
+    def identity(self) -> str | None:
+        """The journal's id (None: a journal made before ids, or a new one)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key='id'").fetchone()
+        return str(row[0]) if row else None
+
+    def set_identity(self, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('id', ?)", (value,))
+
+    def check(self) -> None:
+        """Raise sqlite3.DatabaseError if the file is damaged (a truncated copy...)."""
+        found = self._db.execute("PRAGMA quick_check").fetchone()
+        if found is None or found[0] != "ok":
+            raise sqlite3.DatabaseError(str(found[0]) if found else "quick_check failed")
 
     def write(self, changes: Iterable[Change]) -> list[Job | Exception | None]:
         """Apply ``changes`` in one transaction. For each Insert the result is None when the
@@ -168,7 +210,7 @@ class Journal:
                 db.executemany("INSERT INTO events VALUES (?,?,?,?)", events)
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            _roll_back(db)
             raise
         return results
 
@@ -176,7 +218,7 @@ class Journal:
         self._db.execute("SAVEPOINT one_job")
         try:
             result = self._insert(job)
-        except (sqlite3.Error, ValueError, TypeError) as e:  # a bad record fails alone
+        except _BAD_RECORD as e:  # a bad record fails alone; a full disk fails the batch
             self._db.execute("ROLLBACK TO one_job")
             self._db.execute("RELEASE one_job")
             return e
@@ -240,6 +282,86 @@ class Journal:
             n = db.execute(f"DELETE FROM jobs WHERE {cond}", args).rowcount
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            _roll_back(db)
             raise
         return n
+
+
+def _roll_back(db: sqlite3.Connection) -> None:
+    """Undo a failed transaction, unless SQLite already did (a full disk or an I/O error
+    at COMMIT rolls back by itself): the error worth logging is the one that failed it."""
+    if db.in_transaction:
+        try:
+            db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+
+def _fresh_hint(id_path: Path) -> str:
+    return (f"to start with an empty journal on purpose, remove {id_path} and the journal "
+            "files")
+
+
+def open_journal(directory: Path, sync: str = "full",
+                 lock: StateLock | None = None) -> Journal:
+    """The state directory's journal, checked against ``journal.id``; raises StateError
+    (one line) for a journal that must not be used. A first start creates both."""
+    path = directory / JOURNAL_NAME
+    id_path = directory / ID_NAME
+    try:
+        expected = id_path.read_text(encoding="ascii").strip() if id_path.exists() else None
+    except (OSError, UnicodeError) as e:
+        raise StateError(f"{id_path}: cannot be read: {e}") from None
+    if expected is not None:
+        if not path.exists():
+            raise StateError(f"{path}: the journal is missing but {id_path} says it existed "
+                             f"(journal {expected}); restore it, or {_fresh_hint(id_path)}")
+        if path.stat().st_size == 0:
+            raise StateError(f"{path}: the journal is empty but {id_path} says it held "
+                             f"journal {expected}; restore it, or {_fresh_hint(id_path)}")
+    try:
+        journal = Journal(path, sync, lock=None)
+    except sqlite3.Error as e:
+        raise StateError(f"{path}: the journal is corrupt or unreadable ({e}); restore it, "
+                         f"or {_fresh_hint(id_path)}") from None
+    try:
+        journal.check()
+        found = journal.identity()
+        if expected is None:
+            if found is None:
+                found = uuid.uuid4().hex
+                journal.set_identity(found)
+            _write_id(id_path, found)
+        elif found != expected:
+            raise StateError(f"{path}: this is not the journal {id_path} names (found "
+                             f"{found or 'no id'}, expected {expected}); restore the right "
+                             f"one, or {_fresh_hint(id_path)}")
+    except sqlite3.Error as e:
+        journal.close()
+        raise StateError(f"{path}: the journal is corrupt or unreadable ({e}); restore it, "
+                         f"or {_fresh_hint(id_path)}") from None
+    except BaseException:
+        journal.close()
+        raise
+    journal.lock = lock
+    return journal
+
+
+def _write_id(id_path: Path, value: str) -> None:
+    """Write the id file whole or not at all, and on disk before the first job."""
+    tmp = id_path.with_name(id_path.name + ".tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, f"{value}\n".encode("ascii"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, id_path)
+        dfd = os.open(id_path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError as e:
+        raise StateError(f"{id_path}: cannot be written: {e.strerror or e}") from None

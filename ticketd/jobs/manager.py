@@ -10,6 +10,7 @@ every job event and printer status change.
 from __future__ import annotations
 
 import collections
+import sqlite3
 from typing import Any, Callable, Iterable
 
 from twisted.application import service
@@ -26,6 +27,7 @@ from ticketd.jobs.journal import BARRIER, Insert, Update
 from ticketd.jobs.model import Job, JobEvent, JobKind, JobState, encode_document
 from ticketd.jobs.printer_queue import PrinterQueue
 from ticketd.printers.status import PrinterStatus
+from ticketd.state_lock import StateError
 
 RECENT_IN_MEMORY = 2000
 
@@ -97,10 +99,14 @@ class JobManager(service.MultiService):
     # --- lifecycle -------------------------------------------------------------------------
 
     def startService(self) -> None:
-        """Recover what the journal holds (blocking, before the reactor serves anyone),
-        then start the printer queues."""
+        """Open the journal (the state directory's lock first) and recover what it holds
+        (blocking, before the reactor serves anyone), then start the printer queues."""
         self.committer.start()
-        self.recover()
+        try:
+            self.recover()
+        except BaseException:
+            self.committer.close()
+            raise
         super().startService()
         self._sweeper.start(1.0, now=False)
         self._cleaner.start(3600.0, now=True)
@@ -149,7 +155,11 @@ class JobManager(service.MultiService):
                 self._open[job.id] = job
                 queue.enqueue(job)  # type: ignore[union-attr]
         if updates:
-            journal.write(updates)
+            try:
+                journal.write(updates)
+            except sqlite3.Error as e:
+                raise StateError(f"{journal.path}: cannot record the recovered jobs: {e}"
+                                 ) from None
         self.log.info("journal {path}: {n} unfinished jobs recovered, {changed} changed",
                       path=str(journal.path), n=len(self._open), changed=len(updates))
 

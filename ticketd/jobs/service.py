@@ -26,9 +26,9 @@ from twisted.internet.defer import Deferred, DeferredSemaphore, fail
 from ticketd import paper
 from ticketd.config import PrinterConfig
 from ticketd.jobs import pictures
-from ticketd.jobs.api import (UNKNOWN_YET, CancelResult, DocumentError, NotStorable,
-                              PrinterEvent, PrinterSnapshot, QueueFull, ShuttingDown,
-                              SubmitError, Submission, UnknownPrinter)
+from ticketd.jobs.api import (UNKNOWN_YET, CancelResult, DocumentError, JournalState,
+                              NotStorable, PrinterEvent, PrinterSnapshot, QueueFull,
+                              ShuttingDown, SubmitError, Submission, UnknownPrinter)
 from ticketd.jobs.manager import JobManager
 from ticketd.jobs.model import Job, JobKind
 from ticketd.printers.discovery import SCANNERS, Discovery, Entry
@@ -36,7 +36,7 @@ from ticketd.printers.status import PrinterStatus
 
 __all__ = ["PrintService", "SubmitError", "ShuttingDown", "NotStorable", "QueueFull",
            "UnknownPrinter", "Submission", "CancelResult", "PrinterEvent", "PrinterSnapshot",
-           "DocumentError", "JobKind", "PrinterStatus", "UNKNOWN_YET"]
+           "DocumentError", "JobKind", "PrinterStatus", "UNKNOWN_YET", "JournalState"]
 
 PARALLEL = 2  # previews drawn at once
 Runner = Callable[..., Deferred]
@@ -77,11 +77,22 @@ class PrintService:
         parsed document for DOCUMENT. ``hold``: how long a printer fault may hold the job
         (None: the printer's ``hold_timeout``; 0: a fault fails it at once)."""
         try:
-            return self._manager.submit(job_id=job_id, printer=printer, source=source,
-                                        kind=kind, payload=payload, expires=expires,
-                                        hold=hold)
+            d = self._manager.submit(job_id=job_id, printer=printer, source=source,
+                                     kind=kind, payload=payload, expires=expires, hold=hold)
         except Exception:  # a bug: still one failure style for the transports
             return fail()
+        return d.addErrback(self._journal_reason)
+
+    def _journal_reason(self, f: Any) -> Any:
+        """A job the journal could not record is refused with the journal's error."""
+        state = self.journal_state()
+        if f.type is SubmitError and not state.ok and state.error not in str(f.value):
+            raise SubmitError(f"{f.value}: {state.error}")
+        return f
+
+    def journal_state(self) -> JournalState:
+        """Whether jobs can be recorded now (ok), or the journal's error."""
+        return self._manager.committer.state
 
     def cancel(self, job_id: str) -> Deferred[CancelResult]:
         return self._manager.cancel(job_id)

@@ -14,7 +14,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import Request
 
 import ticketd
-from ticketd.jobs.service import PrinterSnapshot, PrintService
+from ticketd.jobs.service import JournalState, PrinterSnapshot, PrintService
 
 DEGRADED_UTILIZATION = 0.9
 
@@ -31,9 +31,12 @@ def summary(printers: tuple[PrinterSnapshot, ...]) -> dict[str, Any]:
     }
 
 
-def problems(printers: tuple[PrinterSnapshot, ...], running: bool) -> list[str]:
+def problems(printers: tuple[PrinterSnapshot, ...], running: bool,
+             journal: JournalState = JournalState()) -> list[str]:
     """Why the daemon is not ready to print everything it is sent (empty: ready)."""
     found = [] if running else ["the daemon is not running"]
+    if not journal.ok:
+        found.append(f"journal: {journal.error}")
     for p in printers:
         if not p.running:
             found.append(f"{p.name}: not running")
@@ -46,8 +49,10 @@ def problems(printers: tuple[PrinterSnapshot, ...], running: bool) -> list[str]:
 
 def report(service: PrintService, uptime: float) -> dict[str, Any]:
     """The ``/health`` body: Ticket Daemon's fields (``status`` ``ok`` or ``degraded``: a
-    printer not Ready, or a queue at 90 % or more), then ticketd's extensions."""
+    printer not Ready, a queue at 90 % or more, or the journal failing), then ticketd's
+    extensions."""
     printers = service.printers()
+    journal = service.journal_state()
     current = sum(p.queue for p in printers)
     capacity = sum(p.capacity for p in printers)
     detail = [{
@@ -58,7 +63,7 @@ def report(service: PrintService, uptime: float) -> dict[str, Any]:
         "last_error": p.last_error,
     } for p in printers]
     return {
-        "status": "degraded" if problems(printers, service.running) else "ok",
+        "status": "degraded" if problems(printers, service.running, journal) else "ok",
         "queue": {"current": current, "capacity": capacity,
                   "utilization": round(100.0 * current / capacity, 2) if capacity else 0.0},
         "worker": {"running": all(p.running for p in printers) and bool(printers),
@@ -71,6 +76,7 @@ def report(service: PrintService, uptime: float) -> dict[str, Any]:
         # extensions
         "uptime_seconds": int(uptime),
         "printer_detail": detail,
+        "journal": {"ok": journal.ok, "error": journal.error},
     }
 
 
@@ -103,7 +109,8 @@ class ReadyResource(Resource):
         self.service = service
 
     def render_GET(self, request: Request) -> bytes:
-        found = problems(self.service.printers(), self.service.running)
+        found = problems(self.service.printers(), self.service.running,
+                         self.service.journal_state())
         return _json(request, 503 if found else 200, {"ready": not found, "problems": found})
 
 
