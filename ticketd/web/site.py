@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from twisted.web.resource import Resource
-from twisted.web.server import Site
+from twisted.web.resource import IResource, Resource
+from twisted.web.server import Request, Site
 
 from ticketd.config import ServerConfig
 from ticketd.jobs.service import PrintService
 from ticketd.web.health import HealthResource, ReadyResource
+from ticketd.web.hosts import HostRefused, host_allowed, own_names
 
 if TYPE_CHECKING:
     from ticketd.metrics import Metrics
@@ -29,6 +30,22 @@ class Root(Resource):
         return b"ticketd is running. See /health.\n"
 
 
+class DaemonSite(Site):
+    """The Site with the checks every request passes first, whatever its path: the
+    ``Host`` header names this daemon (refused with 421 otherwise)."""
+
+    def __init__(self, resource: Resource, server: ServerConfig, **kw: Any) -> None:
+        super().__init__(resource, **kw)
+        self.server = server
+        self.names = own_names(server)
+
+    def getResourceFor(self, request: Request) -> IResource:  # noqa: N802
+        ports = (self.server.port, request.getHost().port)
+        if not host_allowed(request.getHeader(b"host"), self.names, ports):
+            return HostRefused()
+        return super().getResourceFor(request)
+
+
 def build_site(service: PrintService, server: ServerConfig, *, clock: Any,
                started: float, reactor: Any = None, metrics: Metrics | None = None) -> Site:
     """The Site; with ``reactor`` (the daemon always passes it) ``/ws`` and the dashboard
@@ -43,7 +60,7 @@ def build_site(service: PrintService, server: ServerConfig, *, clock: Any,
         root.putChild(b"ws", websocket(service, server, reactor, metrics))
         from ticketd.web import dashboard
         root.index = dashboard.mount(root, service, server)
-    site = Site(root)
+    site = DaemonSite(root, server)
     site.displayTracebacks = False
     return site
 
