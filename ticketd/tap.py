@@ -103,7 +103,8 @@ def build(config: Config, reactor: Any) -> Daemon:
         metrics.watch_mqtt(mqtt_service.state)
 
     site = build_site(printing, config.server, clock=reactor, started=reactor.seconds(),
-                      reactor=reactor, metrics=metrics)
+                      reactor=reactor, metrics=metrics,
+                      state_directory=config.state.directory)
     interface = config.server.listen.replace(":", "\\:")
     http = strports.service(f"tcp:{config.server.port}:interface={interface}", site)
     http.setName("http")
