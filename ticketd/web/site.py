@@ -58,7 +58,7 @@ def build_site(service: PrintService, server: ServerConfig, *, clock: Any,
     the configured one or kept in ``state_directory`` (``site.admin_token``)."""
     admin = admin_token(server, state_directory)
     root = Root()
-    root.putChild(b"health", HealthResource(service, started, clock.seconds))
+    root.putChild(b"health", HealthResource(service, started, clock.seconds, admin))
     root.putChild(b"ready", ReadyResource(service))
     if metrics is not None:
         from ticketd.web.metrics import MetricsResource
