@@ -12,6 +12,7 @@ from twisted.web.server import Request, Site
 from ticketd.config import ServerConfig
 from ticketd.jobs.service import PrintService
 from ticketd.web.access import admin_token
+from ticketd.web.access_log import redacting_formatter
 from ticketd.web.health import HealthResource, ReadyResource
 from ticketd.web.hosts import HostRefused, host_allowed, own_names
 
@@ -34,11 +35,13 @@ class Root(Resource):
 
 class DaemonSite(Site):
     """The Site with the checks every request passes first, whatever its path: the
-    ``Host`` header names this daemon (refused with 421 otherwise)."""
+    ``Host`` header names this daemon (refused with 421 otherwise); the access log
+    leaves tokens out."""
 
     admin_token: str | None = None
 
     def __init__(self, resource: Resource, server: ServerConfig, **kw: Any) -> None:
+        kw.setdefault("logFormatter", redacting_formatter)
         super().__init__(resource, **kw)
         self.server = server
         self.names = own_names(server)
