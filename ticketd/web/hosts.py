@@ -11,6 +11,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
 from ticketd.config import ServerConfig
+from ticketd.web.connections import peer_name
 
 LOCAL_NAMES = ("localhost", "127.0.0.1", "[::1]")
 
@@ -47,13 +48,6 @@ def host_allowed(host: bytes | None, names: frozenset[str], ports: tuple[int, ..
     return port == "" or (port.isdigit() and int(port) in ports)
 
 
-def peer_of(request: Request) -> str:
-    """``host:port`` of the client, as the WebSocket audit lines name it."""
-    peer = request.getClientAddress()
-    host, port = getattr(peer, "host", None), getattr(peer, "port", None)
-    return f"{host}:{port}" if host is not None else str(peer)
-
-
 class HostRefused(Resource):
     """Every method, every path: 421, and an audit event."""
 
@@ -63,7 +57,7 @@ class HostRefused(Resource):
     def render(self, request: Request) -> int:
         host = (request.getHeader(b"host") or b"").decode("latin-1")
         self.log.warn("http {peer}: request refused (host_refused): Host {host!r} is not a "
-                      "name of this daemon", peer=peer_of(request),
+                      "name of this daemon", peer=peer_name(request.getClientAddress()),
                       host=host[:200], path=request.path.decode("latin-1")[:200],
                       reason="host_refused", audit=True)
         request.setResponseCode(421, b"Misdirected Request")

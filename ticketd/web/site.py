@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from twisted.internet.interfaces import IAddress
+from twisted.web.http import _GenericHTTPChannelProtocol
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
@@ -13,6 +15,7 @@ from ticketd.config import ServerConfig
 from ticketd.jobs.service import PrintService
 from ticketd.web.access import admin_token
 from ticketd.web.access_log import redacting_formatter
+from ticketd.web.connections import DeadlineChannel, PerClient, TooManyConnections
 from ticketd.web.health import HealthResource, ReadyResource
 from ticketd.web.hosts import HostRefused, host_allowed, own_names
 
@@ -36,7 +39,8 @@ class Root(Resource):
 class DaemonSite(Site):
     """The Site with the checks every request passes first, whatever its path: the
     ``Host`` header names this daemon (refused with 421 otherwise); the access log
-    leaves tokens out."""
+    leaves tokens out; request heads have a deadline and each client address a number
+    of connections (``connections.py``)."""
 
     admin_token: str | None = None
 
@@ -45,6 +49,15 @@ class DaemonSite(Site):
         super().__init__(resource, **kw)
         self.server = server
         self.names = own_names(server)
+        self.per_client = PerClient(server.max_connections_per_client)
+
+    def protocol(self) -> _GenericHTTPChannelProtocol:  # the factory's protocol "class"
+        return _GenericHTTPChannelProtocol(DeadlineChannel())
+
+    def buildProtocol(self, addr: IAddress) -> Any:  # noqa: N802
+        if self.per_client.full(addr):
+            return TooManyConnections(self.per_client.limit)
+        return self.per_client.wrap(super().buildProtocol(addr))
 
     def getResourceFor(self, request: Request) -> IResource:  # noqa: N802
         ports = (self.server.port, request.getHost().port)
