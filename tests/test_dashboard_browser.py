@@ -170,7 +170,8 @@ class DashboardBrowserTests(TestCase):
         await self.wait(driver, open_preview, "the job's preview button")
         width = await self.wait(driver, lambda d: d.execute_script(
             "const i = document.getElementById('preview-img');"
-            "return !i.hidden && i.complete && i.src.includes('/jobs/') && i.naturalWidth;"),
+            "return !i.hidden && i.complete && (i.dataset.source || '').includes('/jobs/')"
+            " && i.naturalWidth;"),
             "the job's preview picture to load")
         self.assertEqual(width, 384)  # the showcase is 58 mm paper at 203 dpi
         same = await self.blocking(driver.execute_script, "return window.__sameLoad;")

@@ -49,6 +49,14 @@ class ServerConfig:
     #: Refuse every submitted document that intake had to interpret (a warning) instead
     #: of printing it with the warning.
     strict_documents: bool = False
+    #: Names besides the listen address and localhost that the ``Host`` header may carry.
+    hostnames: tuple[str, ...] = ()
+    #: Needed to read or change other clients' jobs; None: generated into the state
+    #: directory (``admin-token``) at first start.
+    admin_token: str | None = None
+    #: ``/metrics`` needs the admin token too.
+    metrics_token: bool = False
+    max_connections_per_client: int = 64
 
 
 @attrs.frozen
@@ -251,6 +259,11 @@ def parse(text: str, source: str = "<config>") -> Config:
         rate_limit=s.get("rate_limit", number(0, 100_000), 0.0),
         auto_ping_interval=s.get("auto_ping_interval", number(0, 3600), 20.0),
         strict_documents=s.get("strict_documents", boolean, False),
+        hostnames=tuple(h.lower() for h in s.get("hostnames", strings, ())),
+        admin_token=s.get("admin_token", string),
+        metrics_token=s.get("metrics_token", boolean, False),
+        max_connections_per_client=s.get("max_connections_per_client",
+                                         integer(1, 100_000), 64),
     )
     s.finish()
 

@@ -193,17 +193,36 @@ def build(config: Config, reactor: Any) -> Daemon:
         metrics.watch_mqtt(mqtt_service.state)
 
     site = build_site(printing, config.server, clock=reactor, started=reactor.seconds(),
-                      reactor=reactor, metrics=metrics)
+                      reactor=reactor, metrics=metrics,
+                      state_directory=config.state.directory)
     interface = config.server.listen.replace(":", "\\:")
     http = strports.service(f"tcp:{config.server.port}:interface={interface}", site)
     http._raiseSynchronously = True  # a port in use refuses the start, with its setting
     http.setName("http")
     http.setServiceParent(top)
+    if config.server.admin_token is None:  # kept in the state directory once started
+        _KeepAdminToken(site.admin_token, config.state.directory).setServiceParent(top)
 
     notifier = SystemdNotifier(reactor)
     notifier.setName("systemd")
     notifier.setServiceParent(top)
     return top
+
+
+class _KeepAdminToken(service.Service):
+    """Writes the dashboard's admin token into the state directory at start (after the
+    job manager took the state directory's lock: nothing is created before twistd has
+    daemonized and dropped privileges), so that a restart keeps it."""
+
+    name = "admin-token"
+
+    def __init__(self, token: str, directory: Any) -> None:
+        self.token, self.directory = token, directory
+
+    def startService(self) -> None:  # noqa: N802
+        super().startService()
+        from ticketd.web.access import keep_admin_token
+        keep_admin_token(self.token, self.directory)
 
 
 def _mqtt(config: Config, printing: Any, reactor: Any) -> Any:

@@ -3,11 +3,13 @@ CDN) that talks to ``/ws`` (``subscribe``, ``validate``, ``ticket``, ``cancel``)
 preview resources, plus ``/examples`` (the shipped example documents, listed as JSON).
 
 The page never holds the auth token in its HTML: when the server has one, the page asks
-for it and keeps it in the browser's sessionStorage.
+for it and keeps it in the browser's sessionStorage. The admin token (``access.py``) is in
+the page, rendered per request into a ``<meta>``: only a same-origin script can read it.
 """
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 from twisted.web.resource import NoResource, Resource
@@ -33,16 +35,26 @@ class StaticFiles(File):
 
 
 class IndexResource(Resource):
-    """``/``: index.html, read per request (small) so that an upgrade shows at once."""
+    """``/``: index.html, read per request (small) so that an upgrade shows at once, with
+    the admin token in its ``<meta name="ticketd-admin-token">``."""
 
     isLeaf = True
+
+    def __init__(self, admin_token: str | None = None) -> None:
+        super().__init__()
+        self.admin_token = admin_token
 
     def render_GET(self, request: Request) -> bytes:  # noqa: N802
         request.setHeader(b"content-type", b"text/html; charset=utf-8")
         request.setHeader(b"cache-control", b"no-cache")
         request.setHeader(b"content-security-policy", CSP)
         request.setHeader(b"x-content-type-options", b"nosniff")
-        return (STATIC / "index.html").read_bytes()
+        request.setHeader(b"referrer-policy", b"no-referrer")
+        page = (STATIC / "index.html").read_bytes()
+        token = html.escape(self.admin_token or "", quote=True).encode("ascii",
+                                                                       "xmlcharrefreplace")
+        return page.replace(b'name="ticketd-admin-token" content=""',
+                            b'name="ticketd-admin-token" content="' + token + b'"', 1)
 
 
 class ExamplesResource(Resource):
@@ -57,11 +69,13 @@ class ExamplesResource(Resource):
             {"name": n[:-5], "url": f"/static/examples/{n}"} for n in names]}).encode()
 
 
-def mount(root: Resource, service: PrintService, server: ServerConfig) -> Resource:
-    """Put the dashboard's resources on ``root``; returns the index resource for ``/``."""
+def mount(root: Resource, service: PrintService, server: ServerConfig,
+          admin_token: str | None = None) -> Resource:
+    """Put the dashboard's resources on ``root``; returns the index resource for ``/``.
+    ``admin_token`` None: no admin checks (the daemon always passes one)."""
     root.putChild(b"static", StaticFiles(str(STATIC)))
     root.putChild(b"examples", ExamplesResource())
     root.putChild(b"preview", PreviewResource(service, server.max_message_size))
     root.putChild(b"validate", ValidateResource(service, server.max_message_size))
-    root.putChild(b"jobs", JobsResource(service, server.auth_token))
-    return IndexResource()
+    root.putChild(b"jobs", JobsResource(service, server.auth_token, admin_token))
+    return IndexResource(admin_token)

@@ -86,3 +86,11 @@ def deadline_of(message: dict[str, Any], now: float, job_id: str | None) -> floa
             value = now + value
         deadlines.append(float(value))
     return min(deadlines) if deadlines else None
+
+
+def safe_id(message: dict[str, Any]) -> str | None:
+    """The message's id to echo in a reply, if it is a usable one."""
+    try:
+        return job_id_of(message, required=False)
+    except BadRequest:
+        return None

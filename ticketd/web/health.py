@@ -15,6 +15,7 @@ from twisted.web.server import Request
 
 import ticketd
 from ticketd.jobs.service import JournalState, PrinterSnapshot, PrintService
+from ticketd.web.access import request_has_admin
 
 DEGRADED_UTILIZATION = 0.9
 
@@ -47,10 +48,11 @@ def problems(printers: tuple[PrinterSnapshot, ...], running: bool,
     return found
 
 
-def report(service: PrintService, uptime: float) -> dict[str, Any]:
+def report(service: PrintService, uptime: float, job_ids: bool = True) -> dict[str, Any]:
     """The ``/health`` body: Ticket Daemon's fields (``status`` ``ok`` or ``degraded``: a
     printer not Ready, a queue at 90 % or more, or the journal failing), then ticketd's
-    extensions."""
+    extensions. Without ``job_ids`` a printing job is only ``true``: any page can read
+    this."""
     printers = service.printers()
     journal = service.journal_state()
     current = sum(p.queue for p in printers)
@@ -58,7 +60,8 @@ def report(service: PrintService, uptime: float) -> dict[str, Any]:
     detail = [{
         "name": p.name, "connection": p.connection, "status": p.status.text,
         "ok": p.status.ok, "paper_near_end": p.status.paper_near_end,
-        "queue": p.queue, "capacity": p.capacity, "held": p.held, "printing": p.printing,
+        "queue": p.queue, "capacity": p.capacity, "held": p.held,
+        "printing": p.printing if job_ids else (True if p.printing else None),
         "jobs_processed": p.jobs_processed, "jobs_failed": p.jobs_failed,
         "last_error": p.last_error,
     } for p in printers]
@@ -82,19 +85,23 @@ def report(service: PrintService, uptime: float) -> dict[str, Any]:
 
 class HealthResource(Resource):
     """``GET /health``, readable from any page (``Access-Control-Allow-Origin: *``, as Ticket
-    Daemon serves it) and always 200 while the daemon runs: the state is in the body."""
+    Daemon serves it) and always 200 while the daemon runs: the state is in the body. The
+    printing job's id only with the admin token (``X-Admin-Token``, which a page on another
+    origin cannot send: no CORS preflight is answered)."""
 
     isLeaf = True
 
     def __init__(self, service: PrintService, started: float,
-                 now: Callable[[], float]) -> None:
+                 now: Callable[[], float], admin_token: str | None = None) -> None:
         super().__init__()
         self.service = service
         self.started = started
         self.now = now
+        self.admin_token = admin_token
 
     def render_GET(self, request: Request) -> bytes:
-        body = report(self.service, self.now() - self.started)
+        body = report(self.service, self.now() - self.started,
+                      job_ids=request_has_admin(request, self.admin_token))
         return _json(request, 200, body)
 
 

@@ -22,8 +22,8 @@ from twisted.logger import Logger
 
 from ticketd.jobs.model import JobEvent
 from ticketd.jobs.service import PrinterSnapshot, PrintService
-from ticketd.web.frames import BadRequest, job_id_of
 from ticketd.web import replies
+from ticketd.web.frames import BadRequest, safe_id
 from ticketd.web.replies import Message
 
 SNAPSHOT_JOBS = 20  # recent jobs per printer in a snapshot
@@ -187,7 +187,7 @@ class Live:
     # --- commands (called by Session.dispatch) -------------------------------------------
 
     def subscribe(self, session: Subscriber, message: dict[str, Any]) -> None:
-        self._start(session, _request_id(message))
+        self._start(session, safe_id(message))
 
     def _start(self, session: Subscriber, request_id: str | None) -> None:
         """Read a snapshot for ``session``; events wait behind it in a new Feed."""
@@ -217,7 +217,7 @@ class Live:
         snapshot(self.service).addCallbacks(ready, failed)
 
     def validate(self, session: Subscriber, message: dict[str, Any]) -> None:
-        request_id = _request_id(message)
+        request_id = safe_id(message)
         datos = message.get("datos")
         if datos is None:
             raise BadRequest("Field 'datos' is required for type 'validate'", request_id)
@@ -240,13 +240,6 @@ class Live:
             d = self.service.validate(datos)
         d.addBoth(settle)
         d.addCallbacks(done, lambda f: session.fail(f, request_id))
-
-
-def _request_id(message: dict[str, Any]) -> str | None:
-    try:
-        return job_id_of(message, required=False)
-    except BadRequest:
-        return None
 
 
 __all__ = ["Live", "Feed", "Subscriber", "snapshot", "printer_state", "job_event",

@@ -2,10 +2,9 @@
 API").
 
 A :class:`Hub` (one per server) holds what all connections share: the print service, the
-auth token, the rate limit, and the routing of each job's ``result`` to the connections
-waiting for it. A :class:`Session` (one per connection) turns each incoming
-frame into a command and its replies, handed to a ``send(dict)`` callback. The Autobahn
-protocol in ``ws.py`` only moves bytes, so everything here is tested without a reactor.
+tokens, the rate limit, and the routing of each job's ``result`` to the connections waiting
+for it. A :class:`Session` (one per connection) turns each incoming frame into a command
+and its replies, handed to a ``send(dict)`` callback; ``ws.py`` only moves bytes.
 
 Bad input never raises: each frame gets exactly one immediate reply (plus a later
 ``result`` for an accepted job), and a frame that is refused leaves nothing behind.
@@ -16,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import collections
-import hmac
 import uuid
 from typing import Any, Callable
 
@@ -26,7 +24,8 @@ from twisted.logger import Logger
 from ticketd.jobs.model import Job, JobEvent, JobKind, JobState
 from ticketd.jobs.service import CancelResult, PrintService, SubmitError, Submission
 from ticketd.web import replies
-from ticketd.web.frames import BadRequest, deadline_of, decode, job_id_of, show
+from ticketd.web.access import BAD_ADMIN_TOKEN, OwnJobs, tokens_match
+from ticketd.web.frames import BadRequest, deadline_of, decode, job_id_of, safe_id, show
 from ticketd.web.live import Live
 from ticketd.web.ratelimit import TokenBucket
 from ticketd.web.replies import Message
@@ -34,6 +33,8 @@ from ticketd.web.replies import Message
 #: Messages that change or reveal jobs need the token; ``status``, ``ping`` and
 #: ``get_printers`` do not (Ticket Daemon's schema allows ``auth_token`` only on ``ticket``).
 NEEDS_TOKEN = frozenset({"ticket", "raw", "cancel", "job_status", "subscribe"})
+#: Other clients' jobs need the admin token (access.py): not a cancel of one's own job.
+NEEDS_ADMIN = frozenset({"subscribe", "cancel"})
 Send = Callable[[Message], None]
 
 
@@ -52,10 +53,11 @@ class Hub:
     log = Logger()
 
     def __init__(self, service: PrintService, *, clock: Any, auth_token: str | None = None,
-                 rate_limit: float = 0.0) -> None:
+                 rate_limit: float = 0.0, admin_token: str | None = None) -> None:
         self.service = service
         self.clock = clock
         self.auth_token = auth_token
+        self.admin_token = admin_token  # None: no admin checks (the daemon always has one)
         self.rate_limit = rate_limit
         self.waiting: dict[str, set[Session]] = collections.defaultdict(set)
         self.sessions: set[Session] = set()
@@ -81,10 +83,7 @@ class Hub:
     def token_ok(self, token: Any) -> bool:
         if self.auth_token is None:
             return True
-        if not isinstance(token, str):
-            return False
-        return hmac.compare_digest(token.encode("utf-8", "replace"),
-                                   self.auth_token.encode("utf-8"))
+        return isinstance(token, str) and tokens_match(token, self.auth_token)
 
     def wait(self, job_id: str, session: Session) -> None:
         self.waiting[job_id].add(session)
@@ -145,6 +144,7 @@ class Session:
         self.authenticated = authenticated
         self.open = True
         self.jobs: set[str] = set()  # ids whose result this connection waits for
+        self.own = OwnJobs()  # ids this connection sent: it may cancel them
         self._unacked: collections.Counter[str] = collections.Counter()
         self._held: dict[str, list[Message]] = {}  # news of a job that came before its ack
         self.bucket = (TokenBucket(hub.rate_limit, hub.clock.seconds())
@@ -177,7 +177,7 @@ class Session:
             self.send(replies.error(str(e), e.job_id))
         except Exception:
             self.log.failure("ws {peer}: error handling a message", peer=self.peer)
-            self.send(replies.error(replies.INTERNAL, _safe_id(message)))
+            self.send(replies.error(replies.INTERNAL, safe_id(message)))
 
     def _audit(self, tipo: str, job_id: str | None, reason: str, why: str) -> None:
         self.log.warn("ws {peer}: {tipo} refused ({reason}): {why}", peer=self.peer,
@@ -186,13 +186,18 @@ class Session:
     def dispatch(self, message: dict[str, Any]) -> None:
         tipo = message.get("tipo")
         if tipo is None:
-            raise BadRequest("Field 'tipo' is required", _safe_id(message))
+            raise BadRequest("Field 'tipo' is required", safe_id(message))
         handler = self.COMMANDS.get(tipo) if isinstance(tipo, str) else None
         if handler is None:
-            raise BadRequest(f"Unknown message type: {show(tipo)}", _safe_id(message))
+            raise BadRequest(f"Unknown message type: {show(tipo)}", safe_id(message))
         if tipo in NEEDS_TOKEN and not self.authenticated and self.hub.auth_token is not None:
             if not self.hub.token_ok(message.get("auth_token")):
-                raise Refused(replies.BAD_TOKEN, _safe_id(message), "auth_failed")
+                raise Refused(replies.BAD_TOKEN, safe_id(message), "auth_failed")
+        job_id, admin = safe_id(message), self.hub.admin_token
+        own = tipo == "cancel" and (job_id is None or job_id in self.own)
+        if tipo in NEEDS_ADMIN and admin is not None and not own:
+            if not tokens_match(message.get("admin_token"), admin):
+                raise Refused(BAD_ADMIN_TOKEN, job_id, "auth_failed")
         handler(self, message)
 
     # --- commands --------------------------------------------------------------------------
@@ -204,7 +209,7 @@ class Session:
     def status(self, message: dict[str, Any]) -> None:
         datos = message.get("datos")
         name = datos.get("printer") if isinstance(datos, dict) else None
-        request_id = _safe_id(message)
+        request_id = safe_id(message)
         if isinstance(name, str):  # extension: one printer's figures
             snap = self.hub.service.printer(self._printer(name, request_id, explicit=True))
             assert snap is not None
@@ -335,6 +340,8 @@ class Session:
 
         def accepted(sub: Submission) -> None:
             job = sub.job
+            if not sub.duplicate:
+                self.own.add(job_id)
             self.send(replies.ack(job_id, printer=job.printer, current=sub.current,
                                   capacity=sub.capacity, position=sub.position,
                                   duplicate=sub.duplicate, state=job.state))
@@ -390,11 +397,3 @@ class Session:
         """A request that failed unexpectedly: logged, and answered INTERNAL."""
         self.log.failure("ws {peer}: error handling a message", f, peer=self.peer)
         self.send(replies.error(replies.INTERNAL, job_id))
-
-
-def _safe_id(message: dict[str, Any]) -> str | None:
-    """The message's id to echo in an error, if it is a usable one."""
-    try:
-        return job_id_of(message, required=False)
-    except BadRequest:
-        return None

@@ -12,16 +12,25 @@ from twisted.web.resource import Resource
 from twisted.web.server import Request
 
 from ticketd.metrics import Metrics
+from ticketd.web.access import BAD_ADMIN_TOKEN, request_has_admin
 
 
 class MetricsResource(Resource):
+    """With ``admin_token`` (``[server] metrics_token = true``) a scrape must carry it:
+    ``Authorization: Bearer`` (Prometheus' ``bearer_token``) or ``X-Admin-Token``."""
+
     isLeaf = True
 
-    def __init__(self, metrics: Metrics) -> None:
+    def __init__(self, metrics: Metrics, admin_token: str | None = None) -> None:
         super().__init__()
         self.metrics = metrics
+        self.admin_token = admin_token
 
     def render_GET(self, request: Request) -> bytes:  # noqa: N802
+        if not request_has_admin(request, self.admin_token, bearer=True):
+            request.setResponseCode(401)
+            request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+            return f"{BAD_ADMIN_TOKEN}\n".encode()
         accept = request.getHeader(b"accept")
         body, content_type = self.metrics.render(accept.decode("latin-1") if accept else None)
         request.setHeader(b"content-type", content_type.encode("ascii"))

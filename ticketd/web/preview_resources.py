@@ -9,7 +9,6 @@ these resources only map its answers to HTTP. Bad input always gets a clear answ
 
 from __future__ import annotations
 
-import hmac
 import json
 from typing import Any
 
@@ -19,6 +18,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
 from ticketd.jobs.service import DocumentError, PrintService
+from ticketd.web.access import BAD_ADMIN_TOKEN, request_has_admin, tokens_match
 
 Answer = tuple[int, bytes, bytes]  # (HTTP code, content type, body)
 JSON = b"application/json"
@@ -125,12 +125,15 @@ class ValidateResource(_DocumentPost):
 
 
 class JobsResource(Resource):
-    """``/jobs/<id>/preview.png`` (the id URL-quoted; ``%2F`` stays inside the id)."""
+    """``/jobs/<id>/preview.png`` (the id URL-quoted; ``%2F`` stays inside the id): another
+    client's receipt, so the admin token is needed (``X-Admin-Token``)."""
 
-    def __init__(self, service: PrintService, auth_token: str | None) -> None:
+    def __init__(self, service: PrintService, auth_token: str | None,
+                 admin_token: str | None = None) -> None:
         super().__init__()
         self.service = service
         self.auth_token = auth_token
+        self.admin_token = admin_token
 
     def getChild(self, path: bytes, request: Request) -> Resource:  # noqa: N802
         rest = request.postpath
@@ -149,6 +152,8 @@ class JobPreviewResource(_Worker):
         token = self.jobs.auth_token
         if token is not None and not _token_ok(request, token):
             return _error(request, 401, "Invalid or missing auth token")
+        if not request_has_admin(request, self.jobs.admin_token):
+            return _error(request, 401, BAD_ADMIN_TOKEN)
 
         def found(png: bytes | None) -> Answer:
             if png is None:
@@ -179,4 +184,4 @@ def _token_ok(request: Request, token: str) -> bool:
     header = request.getHeader(b"authorization") or b""
     if header.lower().startswith(b"bearer "):
         given = header[7:].strip()
-    return hmac.compare_digest(given, token.encode("utf-8"))
+    return tokens_match(given, token)

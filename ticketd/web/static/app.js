@@ -23,6 +23,9 @@ function el(tag, attrs, ...children) {
 }
 
 // --- auth token: asked for, kept in sessionStorage, never in the page -----------------------
+// The admin token (other clients' jobs: the live feed, cancel, job pictures) is in the page,
+// which only this origin can read; both go in messages and headers, never in a URL.
+const ADMIN = (document.querySelector('meta[name="ticketd-admin-token"]') || {}).content || '';
 function token() { return sessionStorage.getItem(TOKEN_KEY) || ''; }
 function askToken(why) {
   $('token-form').hidden = false;
@@ -41,9 +44,11 @@ $('forget-token').addEventListener('click', () => {
   sessionStorage.removeItem(TOKEN_KEY);
   $('forget-token').hidden = true;
 });
-function withToken(url) {
-  const t = token();
-  return t ? url + (url.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(t) : url;
+function authHeaders() {
+  const headers = {};
+  if (ADMIN) headers['X-Admin-Token'] = ADMIN;
+  if (token()) headers.Authorization = 'Bearer ' + token();
+  return headers;
 }
 
 // --- the WebSocket ---------------------------------------------------------------------------
@@ -73,6 +78,7 @@ function send(msg) {
   if (!state.ws || state.ws.readyState !== WebSocket.OPEN) return false;
   const t = token();
   if (t) msg.auth_token = t;
+  if (ADMIN) msg.admin_token = ADMIN;
   state.ws.send(JSON.stringify(msg));
   return true;
 }
@@ -202,19 +208,41 @@ function renderJobs(name) {
 }
 
 // --- previews ------------------------------------------------------------------------------------
-function showPicture(src, title) {
+function showPicture(src, title, source) {
   const img = $('preview-img');
   $('preview-errors').replaceChildren();
   $('preview-title').textContent = title;
   img.hidden = false;
+  img.dataset.source = source;
   img.src = src;
+}
+
+// A picture fetched with the tokens in headers, shown from a blob: URL.
+async function fetchPicture(url, options, title) {
+  let response;
+  try {
+    response = await fetch(url, options);
+  } catch (err) {
+    showErrors(['ERROR: ' + err]);
+    return;
+  }
+  if (response.ok) {
+    if (state.previewUrl) URL.revokeObjectURL(state.previewUrl);
+    state.previewUrl = URL.createObjectURL(await response.blob());
+    showPicture(state.previewUrl, title, url);
+  } else {
+    let errors = [`ERROR: HTTP ${response.status}`];
+    try { errors = (await response.json()).errors || errors; } catch (err) { /* keep */ }
+    showErrors(errors);
+  }
 }
 
 function showJob(id) {
   state.selected = id;
   const job = state.jobs.get(id);
   if (job) renderJobs(job.printer);
-  showPicture(withToken('/jobs/' + encodeURIComponent(id) + '/preview.png'), 'job ' + id);
+  fetchPicture('/jobs/' + encodeURIComponent(id) + '/preview.png',
+    { headers: authHeaders() }, 'job ' + id);
 }
 
 $('preview-img').addEventListener('error', () => {
@@ -226,25 +254,9 @@ function showErrors(errors) {
   $('preview-errors').replaceChildren(...errors.map((e) => el('li', {}, e)));
 }
 
-async function previewDocument() {
-  const body = $('editor').value;
-  let response;
-  try {
-    response = await fetch('/preview', { method: 'POST', body,
-      headers: { 'content-type': 'application/json' } });
-  } catch (err) {
-    showErrors(['ERROR: ' + err]);
-    return;
-  }
-  if (response.ok) {
-    if (state.previewUrl) URL.revokeObjectURL(state.previewUrl);
-    state.previewUrl = URL.createObjectURL(await response.blob());
-    showPicture(state.previewUrl, 'of the document');
-  } else {
-    let errors = [`ERROR: HTTP ${response.status}`];
-    try { errors = (await response.json()).errors || errors; } catch (err) { /* keep */ }
-    showErrors(errors);
-  }
+function previewDocument() {
+  fetchPicture('/preview', { method: 'POST', body: $('editor').value,
+    headers: { 'content-type': 'application/json' } }, 'of the document');
 }
 
 // --- editor: examples, validation as you type, send -----------------------------------------------
