@@ -145,8 +145,11 @@ class _Reader:
             out[key] = new
         return out if changed else doc
 
-    def profile(self, p: dict) -> dict:
-        p = dict(p)
+    def profile(self, sent: dict) -> dict:
+        """The profile read; ``sent`` itself when nothing had to be interpreted (every
+        change below warns), so that a v1 document stays untouched."""
+        before = len(self.warnings)
+        p = dict(sent)
         if "supports_qr" in p and "has_qr" not in p:
             self.warn("profile.supports_qr", "read as has_qr")
             p["has_qr"] = p.pop("supports_qr")
@@ -161,7 +164,8 @@ class _Reader:
             if mm is not None:
                 self.warn("profile.paper_width", f"{width} dots read as {mm} mm")
                 p["paper_width"] = mm
-        return self.object("profile", p, load_schema()["properties"]["profile"])
+        read = self.object("profile", p, load_schema()["properties"]["profile"])
+        return sent if len(self.warnings) == before else read
 
     def commands(self, commands: Any, valid: bool) -> Any:
         if not isinstance(commands, list):
@@ -179,10 +183,12 @@ class _Reader:
         return out if changed else commands
 
     def command(self, i: int, cmd: Any, valid: bool) -> Any:
-        base = f"commands[{i}]"
         if not isinstance(cmd, dict) or not isinstance(cmd.get("type"), str):
             return cmd                      # the schema says what is wrong
         ctype = cmd["type"]
+        if valid and ctype in COMMAND_TYPES and ctype not in _COSMETIC:
+            return cmd                      # v1 as it is (the common case: every text line)
+        base = f"commands[{i}]"
         if ctype not in COMMAND_TYPES:
             canon = _TYPES.get(fold(ctype))
             if canon is None:
