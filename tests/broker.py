@@ -223,23 +223,33 @@ def quicktill_print(broker: MosquittoBroker, prefix: str, data: bytes, jobid: st
     subscribe ``P/printed``, publish the job once the SUBACK is in, wait for ``finished``.
     Returns every ``printed`` message seen for the job (the last one is finished, unless
     the wait ran out)."""
-    jobid = jobid or str(uuid.uuid4())
-    seen: list[dict[str, Any]] = []
+    return [m for _, _, m in quicktill_exchange(broker, prefix, data, jobid or
+                                                str(uuid.uuid4()), wait, user)]
+
+
+def quicktill_exchange(broker: MosquittoBroker, prefix: str, data: bytes, jobid: str,
+                       wait: float = 10.0, user: tuple[str, str] | None = None,
+                       **extra: Any) -> list[tuple[float, str, dict[str, Any]]]:
+    """:func:`quicktill_print` with ``extra`` payload fields, each message heard for the
+    job as (seconds after publishing, topic, payload)."""
+    heard: list[tuple[float, str, dict[str, Any]]] = []
     finished = threading.Event()
+    sent = [0.0]
     c = _client(broker, user)
     _setup(c, broker, user)
-    job = json.dumps({"jobid": jobid, "data": base64.b64encode(data).decode()})
+    job = json.dumps({"jobid": jobid, "data": base64.b64encode(data).decode(), **extra})
 
     def on_connect(c: Any, u: Any, f: Any, rc: Any, p: Any) -> None:
         c.subscribe(f"{prefix}/printed", 0)
 
     def on_subscribe(c: Any, u: Any, mid: Any, rcs: Any, p: Any) -> None:
+        sent[0] = time.monotonic()
         c.publish(f"{prefix}/print", job, qos=0)
 
     def on_message(c: Any, u: Any, msg: Any) -> None:
         m = json.loads(msg.payload)
         if m.get("jobid") == jobid:
-            seen.append(m)
+            heard.append((time.monotonic() - sent[0], msg.topic, m))
             if m.get("finished"):
                 finished.set()
     c.on_connect, c.on_subscribe, c.on_message = on_connect, on_subscribe, on_message
@@ -251,7 +261,7 @@ def quicktill_print(broker: MosquittoBroker, prefix: str, data: bytes, jobid: st
     finally:
         c.disconnect()
         c.loop_stop()
-    return seen
+    return heard
 
 
 class Watcher:

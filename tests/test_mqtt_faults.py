@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
-import uuid
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -19,7 +17,7 @@ from ticketd.config import parse
 from ticketd.emulator.tcp import listen
 from ticketd.jobs.model import JobState
 from ticketd.tap import build
-from tests.broker import MosquittoBroker, read_status
+from tests.broker import MosquittoBroker, quicktill_exchange, read_status
 from tests.mqtt_inprocess import InProcessCase
 
 PREFIX = "bar/till"
@@ -29,35 +27,7 @@ def till_print(broker: MosquittoBroker, jobid: str, data: bytes, wait: float = 1
                **extra: Any) -> list[tuple[float, str, dict[str, Any]]]:
     """quicktill's ``_send_job``, with ``extra`` payload fields: every message the till
     hears for its job as (seconds after publishing, topic, payload), until finished."""
-    heard: list[tuple[float, str, dict[str, Any]]] = []
-    finished = threading.Event()
-    sent = [0.0]
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"till-{uuid.uuid4().hex[:8]}",
-                    protocol=mqtt.MQTTv311)
-    job = json.dumps({"jobid": jobid, "data": base64.b64encode(data).decode(), **extra})
-
-    def on_connect(c: Any, u: Any, f: Any, rc: Any, p: Any) -> None:
-        c.subscribe(f"{PREFIX}/printed", 0)
-
-    def on_subscribe(c: Any, u: Any, mid: Any, rcs: Any, p: Any) -> None:
-        sent[0] = time.monotonic()
-        c.publish(f"{PREFIX}/print", job, qos=0)
-
-    def on_message(c: Any, u: Any, msg: Any) -> None:
-        m = json.loads(msg.payload)
-        if m.get("jobid") == jobid:
-            heard.append((time.monotonic() - sent[0], msg.topic, m))
-            if m.get("finished"):
-                finished.set()
-    c.on_connect, c.on_subscribe, c.on_message = on_connect, on_subscribe, on_message
-    c.connect("127.0.0.1", broker.port, 30)
-    c.loop_start()
-    try:
-        finished.wait(wait)
-    finally:
-        c.disconnect()
-        c.loop_stop()
-    return heard
+    return quicktill_exchange(broker, PREFIX, data, jobid, wait, **extra)
 
 
 class TillDuringPaperOut(InProcessCase):
