@@ -12,7 +12,8 @@ Unknown keys are errors: a misspelt setting must never be silently ignored.
 The original MQTT server's flat file is read as it is (:data:`ORIGINAL_KEYS`).
 
 The checks and the table reader behind those messages are :mod:`ticketd.config_reader`;
-this module holds the config classes and what each section may contain.
+a printer's table is :mod:`ticketd.config_printer`; this module holds the other config
+classes and what each section may contain.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import attrs
 
 from ticketd.config_reader import (Bad, ConfigError, Reader, boolean, hex_or_int, integer,
                                    number, one_of, show, string, strings, table)
+from ticketd.config_printer import (CONNECTION_TYPES, VIRTUAL_STATUSES, PrinterConfig,
+                                    read_printer)
 from ticketd.paper import DPIS, PAPER_WIDTHS
 
 __all__ = ["Config", "ConfigError", "LogConfig", "MqttConfig", "PrinterConfig", "ServerConfig",
@@ -33,8 +36,6 @@ __all__ = ["Config", "ConfigError", "LogConfig", "MqttConfig", "PrinterConfig", 
            "DPIS", "LOG_LEVELS", "PAPER_WIDTHS", "VIRTUAL_STATUSES", "boolean", "hex_or_int",
            "integer", "number", "one_of", "string", "strings", "table"]
 
-CONNECTION_TYPES = ("network", "serial", "usb", "file", "cups", "win32", "virtual")
-VIRTUAL_STATUSES = ("ready", "paper_near_end", "paper_out", "cover_open", "offline", "silent")
 
 
 @attrs.frozen
@@ -87,58 +88,6 @@ class LogConfig:
 
 
 @attrs.frozen
-class PrinterConfig:
-    """One ``[printers.NAME]`` table. Connection settings live beside the common ones."""
-
-    name: str
-    connection: str
-    # common
-    profile: str = "default"
-    paper_width: int = 80
-    dpi: int = 203
-    code_table: str | None = None
-    queue_capacity: int = 100
-    status_interval: float = 5.0
-    status_timeout: float = 1.0
-    write_timeout: float = 10.0
-    hold_timeout: float = 600.0
-    status_query: bool = True  # false for printers that never answer DLE EOT
-    reprint_interrupted: bool = False
-    retry_failed: int = 0
-    aliases: tuple[str, ...] = ()
-    default: bool = False
-    prefix: str | None = None  # MQTT topic prefix (None: the name; "": none)
-    mqtt_hold: float = 0.0  # seconds a fault may hold an MQTT job; 0: fail it at once
-    # network
-    host: str | None = None
-    port: int = 9100
-    connect_timeout: float = 5.0
-    # serial / file
-    device: str | None = None
-    baudrate: int = 9600
-    bytesize: int = 8
-    parity: str = "N"
-    stopbits: float = 1
-    flow_control: str = "none"  # none | rtscts | dsrdtr | xonxoff
-    # usb
-    vendor_id: int | None = None
-    product_id: int | None = None
-    interface: int = 0
-    in_ep: int = 0x82
-    out_ep: int = 0x01
-    # cups / win32
-    queue: str | None = None
-    # virtual
-    spool: Path | None = None
-    status: str = "ready"
-    preview: bool = True  # a PNG of each job beside its .bin
-
-    def names(self) -> tuple[str, ...]:
-        """The name and aliases, lower-cased, that route a job to this printer."""
-        return (self.name.lower(),) + tuple(a.lower() for a in self.aliases)
-
-
-@attrs.frozen
 class MqttConfig:
     hostname: str = "localhost"
     port: int = 8883
@@ -172,70 +121,6 @@ class Config:
 
 
 # --- sections ---------------------------------------------------------------------------
-
-_CONNECTION_KEYS: dict[str, frozenset[str]] = {
-    "network": frozenset({"host", "port", "connect_timeout"}),
-    "serial": frozenset({"device", "baudrate", "bytesize", "parity", "stopbits", "flow_control"}),
-    "usb": frozenset({"vendor_id", "product_id", "interface", "in_ep", "out_ep"}),
-    "file": frozenset({"device"}),
-    "cups": frozenset({"queue"}),
-    "win32": frozenset({"queue"}),
-    "virtual": frozenset({"spool", "status", "preview"}),
-}
-_ALL_CONNECTION_KEYS = frozenset().union(*_CONNECTION_KEYS.values())
-
-
-def _printer(source: str, name: str, raw: Any, interval: float = 5.0) -> PrinterConfig:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: printers.{name}: expected a table, got {show(raw)}")
-    r = Reader(source, f"printers.{name}", raw)
-    kind = r.get("connection", one_of(*CONNECTION_TYPES), required=True)
-    own = _CONNECTION_KEYS[kind]
-    kw: dict[str, Any] = dict(
-        name=name,
-        connection=kind,
-        profile=r.get("profile", string, "default"),
-        paper_width=r.get("paper_width", one_of(*PAPER_WIDTHS), 80),
-        dpi=r.get("dpi", one_of(*DPIS), 203),
-        code_table=r.get("code_table", string),
-        queue_capacity=r.get("queue_capacity", integer(1, 100_000), 100),
-        status_interval=r.get("status_interval", number(0.1, 3600), interval),
-        status_timeout=r.get("status_timeout", number(0.05, 60), 1.0),
-        write_timeout=r.get("write_timeout", number(0.1, 3600), 10.0),
-        hold_timeout=r.get("hold_timeout", number(0, 7 * 86400), 600.0),
-        status_query=r.get("status_query", boolean, True),
-        reprint_interrupted=r.get("reprint_interrupted", boolean, False),
-        retry_failed=r.get("retry_failed", integer(0, 10), 0),
-        aliases=r.get("aliases", strings, ()),
-        default=r.get("default", boolean, False),
-        prefix=r.get("prefix", string),
-        mqtt_hold=r.get("mqtt_hold", number(0, 7 * 86400), 0.0),
-    )
-    required = {"network": ("host",), "serial": ("device",), "file": ("device",),
-                "usb": ("vendor_id", "product_id"), "cups": ("queue",), "win32": ("queue",)}
-    checks: dict[str, Callable[[Any], Any]] = {
-        "host": string, "port": integer(1, 65535), "connect_timeout": number(0.1, 300),
-        "device": string, "baudrate": integer(50, 4_000_000), "bytesize": one_of(5, 6, 7, 8),
-        "parity": one_of("N", "E", "O", "M", "S"), "stopbits": one_of(1, 1.5, 2),
-        "flow_control": one_of("none", "rtscts", "dsrdtr", "xonxoff"),
-        "vendor_id": hex_or_int, "product_id": hex_or_int, "interface": integer(0, 255),
-        "in_ep": hex_or_int, "out_ep": hex_or_int, "queue": string,
-        "spool": string, "status": one_of(*VIRTUAL_STATUSES), "preview": boolean,
-    }
-    for key in sorted(own):
-        value = r.get(key, checks[key], required=key in required.get(kind, ()))
-        if value is not None:
-            kw[key] = value
-    if kind == "virtual":
-        spool = Path(kw.get("spool") or f"spool/{name}")
-        kw["spool"] = spool
-    others = _ALL_CONNECTION_KEYS - own
-    for key in raw:
-        if key in others:
-            raise r.fail(key, f"is not a setting of a {kind} printer")
-    r.finish()
-    return PrinterConfig(**kw)
-
 
 def parse(text: str, source: str = "<config>") -> Config:
     """Parse TOML text; ``source`` names the file in every error message."""
@@ -300,7 +185,7 @@ def parse(text: str, source: str = "<config>") -> Config:
         raise ConfigError(f"{source}: printers: at least one [printers.NAME] table is required")
     printers = []
     for name, raw in raw_printers.items():
-        p = _printer(source, name, raw, interval)
+        p = read_printer(source, name, raw, interval)
         if p.spool is not None and not p.spool.is_absolute():
             p = attrs.evolve(p, spool=state.directory / p.spool)
         printers.append(p)
