@@ -13,7 +13,8 @@ from twisted.trial.unittest import TestCase
 from ticketd.config import parse
 from ticketd.emulator.tcp import listen
 from ticketd.jobs.journal import Journal
-from ticketd.jobs.manager import JobManager, PrinterEvent
+from ticketd.jobs.api import PrinterEvent
+from ticketd.jobs.manager import JobManager
 from ticketd.jobs.model import JobKind, JobState
 from ticketd.tap import build
 

@@ -87,7 +87,7 @@ class StrictTests(Base):
         self.assertEqual(strict["errors"], ["VALIDATION: " + w for w in WARNINGS])
 
     def test_strict_documents_fail_the_job(self) -> None:
-        self.rig.queues["p1"]._prepare = preparer(strict=True)  # [server] strict_documents
+        self.rig.queues["p1"]._thread_work._prepare = preparer(strict=True)  # [server] strict_documents
         self.c({"tipo": "ticket", "id": "strict", "datos": OLD})
         result = self.c.out[-1]
         self.assertEqual((result["tipo"], result["status"]), ("result", "error"))

@@ -7,7 +7,8 @@ from typing import Any, Callable
 from twisted.internet.defer import Deferred
 from twisted.trial.unittest import TestCase
 
-from ticketd.jobs.manager import (JobManager, PrinterEvent, QueueFull, Submission, SubmitError,
+from ticketd.jobs.api import PrinterEvent
+from ticketd.jobs.manager import (JobManager, QueueFull, Submission, SubmitError,
                                   UnknownPrinter)
 from ticketd.jobs.model import JobEvent, JobKind, JobState
 from ticketd.printers.status import READY, PrinterStatus
@@ -101,15 +102,20 @@ class QueueTests(TestCase):
         self.assertEqual(self.conn.writes, [])
         self.assertEqual(self.m._open["j1"].state, JobState.HELD)
         self.assertEqual(self.m._open["j2"].state, JobState.HELD)
-        progress = [e.progress for e in self.rig.events
-                    if isinstance(e, JobEvent) and e.new is JobState.HELD]
-        self.assertIn("Waiting: Out of paper", progress)
+        holds = [e for e in self.rig.events if isinstance(e, PrinterEvent) and e.held]
+        self.assertEqual([e.progress for e in holds], ["Waiting: Out of paper"] * 2)
+        self.assertEqual([[j.id for j in e.held] for e in holds], [["j1"], ["j2"]])
+        self.assertFalse([e for e in self.rig.events
+                          if isinstance(e, JobEvent) and e.new is JobState.HELD])
         statuses = [e.new.text for e in self.rig.events if isinstance(e, PrinterEvent)]
         self.assertEqual(statuses[-1], "Out of paper")
         self.conn.status = READY
         self.rig.clock.advance(5)  # one poll interval
         self.assertEqual([j for j, _ in self.conn.writes], ["j1", "j2"])
-        self.assertEqual(self.states("j1"), ["queued", "held", "queued", "printing", "printed"])
+        # Held is the printer's state, one event for the printer: not one per job.
+        self.assertEqual(self.states("j1"), ["queued", "printing", "printed"])
+        resumed = [e for e in self.rig.events if isinstance(e, PrinterEvent) and e.resumed]
+        self.assertEqual([[j.id for j in e.resumed] for e in resumed], [["j1", "j2"]])
 
     def test_hold_timeout_fails_with_the_fault(self) -> None:
         self.conn.status = PAPER_OUT
@@ -209,7 +215,7 @@ class HungWriteTests(TestCase):
         hung: list[Deferred] = []
 
         def run(f: Callable[..., Any], *args: Any) -> Deferred:
-            if getattr(f, "__name__", "") == "_write_in_thread" or hung:
+            if getattr(f, "__name__", "") == "write_job" or hung:
                 d: Deferred = Deferred()  # the thread is blocked: nothing after it runs
                 hung.append(d)
                 return d
@@ -322,7 +328,8 @@ class JournalFailureTests(TestCase):
         rig.clock.advance(1.0)  # JOURNAL_RETRY
         self.assertEqual([j for j, _ in rig.connections["p1"].writes], ["j1"])
         self.assertEqual(journal.get("j1").state, JobState.PRINTED)
-        self.assertEqual(len(self.flushLoggedErrors(OSError)), 2)  # printing, then queued
+        # "printing" was refused: the job stayed queued in memory, nothing more to write
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
         return rig.stop()
 
     def test_duplicate_of_an_unrecorded_job_gets_an_answer(self) -> None:

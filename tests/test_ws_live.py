@@ -65,8 +65,11 @@ class SubscribeTests(Base):
         self.rig.clock.advance(0)  # queue figures follow on the next reactor turn
         last = events(watcher, "printer")[-1]["state"]
         self.assertEqual((last["queue"], last["held"]), (2, 2))  # h0 in the worker's hand
-        held = [e for e in events(watcher, "job") if e["job"]["state"] == "held"]
-        self.assertEqual(held[0]["progress"], "Waiting: Out of paper")
+        held = events(watcher, "hold")  # one per change of the printer's hold
+        self.assertEqual([(e["printer"], e["held"], e["progress"], e["jobs"], e["count"])
+                          for e in held], [("p1", True, "Waiting: Out of paper", ["h0"], 1),
+                                           ("p1", True, "Waiting: Out of paper", ["h1"], 1)])
+        self.assertFalse([e for e in events(watcher, "job") if e["job"]["state"] == "held"])
         before = len(events(watcher, "printer"))
         self.rig.clock.advance(0)
         self.assertEqual(len(events(watcher, "printer")), before)  # unchanged: not re-sent

@@ -7,6 +7,8 @@ never a live queue or journal. Plain attrs classes, no reactor.
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from ticketd.documents.errors import DocumentError
@@ -46,6 +48,11 @@ class SubmitError(Exception):
     audit: str | None = None
 
 
+class NotRecorded(SubmitError):
+    """The job was taken but the journal could not record it: nothing was promised, and
+    the same job sent again (an MQTT redelivery) may succeed once the journal is well."""
+
+
 class ShuttingDown(SubmitError):
     audit = "unavailable"
 
@@ -68,11 +75,18 @@ class UnknownPrinter(SubmitError):
 
 @attrs.frozen
 class PrinterEvent:
-    """A printer's status changed from ``old`` to ``new``."""
+    """A printer's status changed from ``old`` to ``new``, or its hold took more jobs.
+
+    The hold is the printer's: ``held`` are the waiting jobs it now holds, ``resumed``
+    those it let go (``progress`` says why: "Waiting: Out of paper", "Resumed"). One event
+    however long the queue, not one per job."""
 
     printer: str
     old: PrinterStatus
     new: PrinterStatus
+    held: tuple[Any, ...] = ()
+    resumed: tuple[Any, ...] = ()
+    progress: str | None = None
 
 
 @attrs.frozen

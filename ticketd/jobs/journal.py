@@ -62,6 +62,11 @@ CREATE TABLE IF NOT EXISTS events (
     reason TEXT
 );
 CREATE INDEX IF NOT EXISTS events_job ON events (job_seq);
+CREATE TABLE IF NOT EXISTS holds (
+    printer TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    since REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -108,12 +113,23 @@ class Update:
 
 
 @attrs.frozen
+class PrinterHold:
+    """Record that a printer's queue is held since ``since`` for ``reason`` (None: it is
+    not held any more). One row per printer, however many jobs wait behind the fault: the
+    jobs carry the hold by reference (the job manager marks them in memory)."""
+
+    printer: str
+    reason: str | None
+    since: float | None = None
+
+
+@attrs.frozen
 class Barrier:
     """Writes nothing; its Deferred fires once every change submitted before it is on disk."""
 
 
 BARRIER = Barrier()
-Change = Insert | Update | Barrier
+Change = Insert | Update | PrinterHold | Barrier
 
 
 def _payload(blob: bytes | None) -> bytes | None:
@@ -203,6 +219,8 @@ class Journal:
                                  c.updated, c.started, c.finished, c.attempts,
                                  c.bytes_written, c.seq))
                     events.append((c.seq, c.updated, c.state.value, c.reason))
+                elif isinstance(c, PrinterHold):
+                    self._hold(c)
                 results.append(None)
             if rows:
                 db.executemany("UPDATE jobs SET state=?, reason=?, warnings=?, updated=?, "
@@ -213,6 +231,18 @@ class Journal:
             _roll_back(db)
             raise
         return results
+
+    def _hold(self, c: PrinterHold) -> None:
+        if c.reason is None:
+            self._db.execute("DELETE FROM holds WHERE printer=?", (c.printer,))
+        else:  # a new fault on a held printer keeps the hold's start
+            self._db.execute("INSERT INTO holds VALUES (?,?,?) ON CONFLICT(printer) DO "
+                             "UPDATE SET reason=excluded.reason", (c.printer, c.reason, c.since))
+
+    def holds(self) -> dict[str, float]:
+        """The held printers and since when: a restart keeps counting ``hold_timeout``."""
+        return {p: since for p, since in
+                self._db.execute("SELECT printer, since FROM holds").fetchall()}
 
     def _insert_alone(self, job: Job) -> Job | Exception | None:
         self._db.execute("SAVEPOINT one_job")

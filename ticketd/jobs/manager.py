@@ -20,12 +20,15 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from ticketd.config import Config, PrinterConfig
-from ticketd.jobs.api import (CancelResult, NotStorable, PrinterEvent, QueueFull,
-                             ShuttingDown, SubmitError, Submission, UnknownPrinter)
+from ticketd.jobs.api import (CancelResult, NotRecorded, NotStorable,
+                             QueueFull, ShuttingDown, SubmitError, Submission, UnknownPrinter)
+from ticketd.jobs.changes import Changes, Outcome
 from ticketd.jobs.commit import GroupCommitter
-from ticketd.jobs.journal import BARRIER, Insert, Update
+from ticketd.jobs.journal import BARRIER, Insert
 from ticketd.jobs.model import Job, JobEvent, JobKind, JobState, encode_document
 from ticketd.jobs.printer_queue import PrinterQueue
+from ticketd.jobs.recovery import recover
+from ticketd.jobs.holds import Holds
 from ticketd.printers.status import PrinterStatus
 from ticketd.state_lock import StateError
 
@@ -56,6 +59,9 @@ class JobManager(service.MultiService):
         self._pending_inserts: collections.Counter[str] = collections.Counter()
         self._reservations: collections.Counter[str] = collections.Counter()
         self._listeners: list[Listener] = []
+        self._changes = Changes(committer, clock, self._applied)
+        self._recovered: list[JobEvent] = []
+        self.holds = Holds(committer, clock, self._emit)
         self._sweeper = LoopingCall(self.sweep)
         self._sweeper.clock = clock
         self._cleaner = LoopingCall(self.cleanup)
@@ -110,10 +116,19 @@ class JobManager(service.MultiService):
         super().startService()
         self._sweeper.start(1.0, now=False)
         self._cleaner.start(3600.0, now=True)
+        self.clock.callLater(0, self._tell_recovered)
+
+    def _tell_recovered(self) -> None:
+        """The changes recovery made reach every listener like any other change, once
+        every service has started (MQTT clients get their final ``P/printed``)."""
+        events, self._recovered = self._recovered, []
+        for event in events:
+            self._emit(event)
 
     def stopService(self) -> Deferred[None]:
         """Queues finish their current jobs, then the journal is flushed and closed."""
         self.accepting = False
+        self._changes.close()
         for loop in (self._sweeper, self._cleaner):
             if loop.running:
                 loop.stop()
@@ -128,40 +143,26 @@ class JobManager(service.MultiService):
         return self.committer.submit(BARRIER).addCallback(lambda _: None)
 
     def recover(self) -> None:
+        """Queue again what the journal holds unfinished (``recovery.py``)."""
         journal = self.committer.journal
-        now = self.clock.seconds()
-        updates = []
-        for job in journal.unfinished():
-            before = job.state
-            queue = self.queues.get(job.printer)
-            cfg = self.config.printer(job.printer) if queue else None
-            if job.state is JobState.PRINTING:
-                if cfg is not None and cfg.reprint_interrupted:
-                    job.transition(JobState.QUEUED, now, "reprinting after an interruption")
-                else:
-                    job.transition(JobState.INTERRUPTED, now,
-                                   "INTERRUPTED: the daemon stopped while this job was being "
-                                   "printed; it may or may not have printed")
-            elif job.state is JobState.HELD:
-                job.transition(JobState.QUEUED, now)
-            if queue is None and not job.state.final:
-                job.transition(JobState.FAILED, now,
-                               f"PRINTER: printer {job.printer!r} is no longer configured")
-            if job.state is not before:
-                updates.append(Update.of(job))
-            if job.state.final:
-                self._remember(job)
-            else:
-                self._open[job.id] = job
-                queue.enqueue(job)  # type: ignore[union-attr]
-        if updates:
+        self.holds.since = journal.holds()
+        found = recover(journal.unfinished(),
+                        lambda name: self.config.printer(name) if name in self.queues
+                        else None, self.clock.seconds())
+        for job in found.finished:
+            self._remember(job)
+        for job in found.waiting:
+            self._open[job.id] = job
+            self.queues[job.printer].enqueue(job)
+        if found.updates:
             try:
-                journal.write(updates)
+                journal.write(found.updates)
             except sqlite3.Error as e:
                 raise StateError(f"{journal.path}: cannot record the recovered jobs: {e}"
                                  ) from None
+        self._recovered = found.events
         self.log.info("journal {path}: {n} unfinished jobs recovered, {changed} changed",
-                      path=str(journal.path), n=len(self._open), changed=len(updates))
+                      path=str(journal.path), n=len(self._open), changed=len(found.updates))
 
     # --- submit / cancel / query -----------------------------------------------------------
 
@@ -218,7 +219,7 @@ class JobManager(service.MultiService):
             self._reserve(printer, -1)
             self._release(job_id)
             self.log.failure("cannot record job {job}", f, job=job_id)
-            raise SubmitError("EXECUTION: the job could not be recorded on disk")
+            raise NotRecorded("EXECUTION: the job could not be recorded on disk")
 
         return self.committer.submit(Insert(job)).addCallbacks(recorded, failed)
 
@@ -262,7 +263,21 @@ class JobManager(service.MultiService):
             return succeed(CancelResult(job, False, f"Job {job_id} is being printed and "
                                                     "cannot be cancelled"))
         d = self.change(job, JobState.CANCELLED, "CANCELLED: cancelled by request")
-        return d.addCallback(lambda _: CancelResult(job, True, "Job cancelled"))
+        return d.addCallback(self._cancel_outcome, job)
+
+    def _cancel_outcome(self, outcome: Outcome, job: Job) -> CancelResult:
+        """What the canceller is told is what the journal has."""
+        if outcome.recorded:
+            return CancelResult(job, True, "Job cancelled")
+        if outcome.moved is JobState.PRINTING:
+            return CancelResult(job, False, f"Job {job.id} is being printed and cannot be "
+                                            "cancelled")
+        if outcome.moved is not None:
+            return CancelResult(job, False, f"Job {job.id} is already {outcome.moved.value} "
+                                            "and cannot be cancelled")
+        return CancelResult(job, False, f"EXECUTION: the cancel of job {job.id} could not "
+                                        f"be recorded on disk ({outcome.error}); the job is "
+                                        "not cancelled")
 
     def _cancel_closed(self, job: Job | None, job_id: str) -> CancelResult:
         if job is None:
@@ -289,30 +304,22 @@ class JobManager(service.MultiService):
     # --- changes (the JobSink the printer queues use) -------------------------------------
 
     def change(self, job: Job, state: JobState, reason: str | None = None,
-               progress: str | None = None) -> Deferred[bool]:
-        """Move ``job`` to ``state``; fires True once that is on disk (and subscribers have
-        heard of it), False if the journal could not record it (logged)."""
-        old = job.transition(state, self.clock.seconds(), reason)
-        if state.final:
+               progress: str | None = None, must: bool = False) -> Deferred[Outcome]:
+        """Move ``job`` to ``state``, disk first (``changes.py``): the Outcome is true once
+        the change is on disk and applied (subscribers have heard of it), false if the job
+        had moved on or the journal refused. ``must``: tried again until recorded."""
+        return self._changes.change(job, state, reason, progress, must)
+
+    def _applied(self, event: JobEvent) -> None:
+        job = event.job
+        if event.new.final:
             self._open.pop(job.id, None)
             self._remember(job)
             queue = self.queues.get(job.printer)
-            if queue is not None and old.waiting:
+            if queue is not None and event.old is not None and event.old.waiting:
                 queue.remove(job)
             self._log_end(job)
-        event = JobEvent(job, old, state, progress)
-        d = self.committer.submit(Update.of(job), urgent=state is JobState.PRINTING)
-
-        def recorded(_: object) -> bool:
-            self._emit(event)
-            return True
-
-        def not_recorded(f: Any) -> bool:
-            self.log.failure("journal: job {job} -> {state} not recorded", f, job=job.id,
-                             state=state.value)
-            return False
-
-        return d.addCallbacks(recorded, not_recorded)
+        self._emit(event)
 
     def _log_end(self, job: Job) -> None:
         """One line per finished job: what a person on site looks for first."""
@@ -329,8 +336,10 @@ class JobManager(service.MultiService):
                           job=job.id, source=job.source, printer=job.printer,
                           state=job.state.value, reason=job.reason)
 
-    def printer_status(self, printer: str, old: PrinterStatus, new: PrinterStatus) -> None:
-        self._emit(PrinterEvent(printer, old, new))
+    def printer_status(self, printer: str, old: PrinterStatus, new: PrinterStatus,
+                       jobs: Iterable[Job] = ()) -> None:
+        """``printer``'s status is ``new``: its hold takes or lets go ``jobs``."""
+        self.holds.status(printer, old, new, jobs)
 
     def _remember(self, job: Job) -> None:
         self._recent[job.id] = job
@@ -344,7 +353,7 @@ class JobManager(service.MultiService):
         """Expire waiting jobs past their deadline; fail jobs held past hold_timeout."""
         now = self.clock.seconds()
         for job in list(self._open.values()):
-            if not job.state.waiting:
+            if not job.state.waiting or self._changes.pending(job.id):
                 continue
             if job.expired_at(now):
                 self.change(job, JobState.EXPIRED, "EXPIRED: the deadline passed before "

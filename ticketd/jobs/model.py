@@ -177,3 +177,4 @@ class JobEvent:
     old: JobState | None
     new: JobState
     progress: str | None = None
+

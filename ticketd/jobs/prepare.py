@@ -7,7 +7,7 @@ from typing import Any
 from twisted.logger import Logger
 
 from ticketd.jobs.model import Job, JobKind
-from ticketd.jobs.printer_queue import Prepare, PreparationError
+from ticketd.jobs.printer_work import Prepare, PreparationError
 
 
 log = Logger()

@@ -11,15 +11,20 @@ module has the table); the queue carries the steps out and tells it how they wen
    between) stands as that check for STATUS_FRESH seconds, which saves a round trip per
    job in a busy queue;
 2. if the printer reports a fault (paper out, cover open, offline, no response ...) the
-   queue *holds*: waiting jobs become ``held`` with a "Waiting: <fault>" progress, and the
+   queue *holds* (``holds.py``: the hold is the printer's, one record and one event for
+   the whole queue): waiting jobs are ``held`` with a "Waiting: <fault>" progress, and the
    worker waits until a status poll reads Ready again (the job manager fails jobs held
    longer than their hold limit); a job that may not be held (``hold`` 0: MQTT's default)
    fails at once with the fault instead;
 3. it records ``printing`` in the journal and waits until it is on disk — so that after a
    crash a job is either not started (reprinted) or ``interrupted`` (never silently
    reprinted) — then writes the bytes with ``write_timeout``;
-4. it records ``printed`` (without waiting), or ``failed`` with the reason (or requeues
-   the job, ``retry_failed``).
+4. it records ``printed`` (without waiting for it: the next job's ``printing`` does), or
+   ``failed`` with the reason (or requeues the job, ``retry_failed``). A change the job
+   manager could not record is not applied (``changes.py``); those that must happen are
+   tried again until the journal takes them.
+
+The blocking calls in the printer's thread and their time budgets are ``printer_work.py``.
 
 Status is polled every ``status_interval`` while no job is being handled: the poll shares
 the printer's single thread, so it can never land in the middle of a job's bytes.
@@ -27,7 +32,7 @@ the printer's single thread, so it can never land in the middle of a job's bytes
 
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from typing import Protocol
 
 from twisted.application import service
 from twisted.internet.defer import (CancelledError, Deferred, DeferredQueue,
@@ -38,34 +43,31 @@ from twisted.logger import Logger
 
 from ticketd.config import PrinterConfig
 from ticketd.jobs.api import fault_reason
+from ticketd.jobs.changes import Outcome
 from ticketd.jobs.job_steps import (Action, Expire, Fail, GiveUp, Hold, JobSteps,
                                     PrepareAndCheck, RecordPrinted, RecordPrinting, Retry,
                                     RetryLater, SetStatus, Write)
 from ticketd.jobs.model import Job, JobState
+from ticketd.jobs.printer_work import Prepare, PreparationError, PrinterWork
 from ticketd.jobs.thread_calls import Runner, ThreadCalls, Threads, ThreadStuck
 from ticketd.printers.connection import PrinterConnection
 from ticketd.printers.status import UNKNOWN_YET, PrinterStatus, no_response
 
-WRITE_GRACE = 2.0  # seconds past the connection's own deadlines before giving up on a call
-RENDER_ALLOWANCE = 30.0  # seconds a document may take to render
 CLOSE_TIMEOUT = 5.0  # seconds stop waits for the device to close before leaving it
 JOURNAL_RETRY = 1.0  # seconds before trying again a job whose state could not be recorded
 STATUS_FRESH = 0.2  # seconds a status read right after a write stands as the next check
-Prepare = Callable[[Job], tuple[bytes, tuple[str, ...]]]
 
 
 class JobSink(Protocol):
     """What the queue needs from the job manager: durable state changes and status news."""
 
     def change(self, job: Job, state: JobState, reason: str | None = None,
-               progress: str | None = None) -> Deferred[bool]:
-        """Fires True once the change is on disk, False if it could not be recorded."""
+               progress: str | None = None, must: bool = False) -> Deferred[Outcome]:
+        """Fires with a true Outcome once the change is on disk and applied."""
 
-    def printer_status(self, printer: str, old: PrinterStatus, new: PrinterStatus) -> None: ...
-
-
-class PreparationError(Exception):
-    """The job's bytes could not be made (invalid document ...); ``str()`` is the reason."""
+    def printer_status(self, printer: str, old: PrinterStatus, new: PrinterStatus,
+                       jobs: list[Job] = ...) -> None:
+        """The status is ``new``: ``jobs`` (waiting) are held by a fault or let go."""
 
 
 class PrinterQueue(service.Service):
@@ -80,7 +82,7 @@ class PrinterQueue(service.Service):
         self.connection = connection
         self.clock = clock
         self._calls = ThreadCalls(run, clock)
-        self._prepare = prepare
+        self._thread_work = PrinterWork(config, connection, prepare)
         self.sink = sink
         self._threads = threads
         self.queue: DeferredQueue[Job] = DeferredQueue()
@@ -92,6 +94,7 @@ class PrinterQueue(service.Service):
         self.last_error: str | None = None
         self._wake: Deferred[None] | None = None
         self._after_write: PrinterStatus | None = None
+        self._printed: Deferred[None] | None = None  # the last job's "printed" record
         self._after_write_at = 0.0
         self._worker: Deferred[None] | None = None
         self._get: Deferred[Job] | None = None
@@ -146,11 +149,21 @@ class PrinterQueue(service.Service):
 
     def _meet_fault(self, job: Job, status: PrinterStatus) -> None:
         """A waiting job meets a fault: held, or failed at once if it may not be held."""
-        if job.never_held:
-            self.jobs_failed += 1
-            self.sink.change(job, JobState.FAILED, fault_reason(status))
-        else:
-            self.sink.change(job, JobState.HELD, progress=f"Waiting: {status.text}")
+        self._fault_meets([job], status, status)
+
+    def _fault_meets(self, jobs: list[Job], old: PrinterStatus, new: PrinterStatus) -> None:
+        """Jobs that may not be held fail with the fault; the printer's hold takes the
+        others (one journal row and one event for all: the job manager's)."""
+        holdable = []
+        for job in jobs:
+            if job.state is not JobState.QUEUED:
+                continue
+            if job.never_held:
+                self.jobs_failed += 1
+                self.sink.change(job, JobState.FAILED, fault_reason(new))
+            else:
+                holdable.append(job)
+        self.sink.printer_status(self.printer, old, new, holdable)
 
     def remove(self, job: Job) -> None:
         """Forget a job that left the queue (cancelled, expired, failed while held)."""
@@ -196,22 +209,12 @@ class PrinterQueue(service.Service):
     def poll(self) -> Deferred[None] | None:
         if self._calls.busy:
             return None
-        d = self._calls.call(self.connection.query_status, timeout=self._status_budget())
+        d = self._calls.call(self.connection.query_status, timeout=self._thread_work.status_budget())
         d.addCallback(self._polled)
         d.addErrback(lambda f: self._thread_stuck(f.value) if f.check(ThreadStuck) else
                      self.log.failure("printer {printer}: status poll failed", f,
                                       printer=self.printer))
         return d
-
-    def _status_budget(self) -> float:
-        """The longest a status query can take by the connection's own deadlines (connect,
-        then DLE EOT 1-4; a device node may reopen and ask twice), plus grace."""
-        c = self.config
-        return c.connect_timeout + 8 * c.status_timeout + WRITE_GRACE
-
-    def _write_budget(self) -> float:
-        """The longest a job's call can take: connect, write, then the status after it."""
-        return self._status_budget() + self.config.write_timeout
 
     def _polled(self, new: PrinterStatus) -> None:
         self._after_write = None  # a newer reading than the one taken after the last write
@@ -223,16 +226,12 @@ class PrinterQueue(service.Service):
             return
         self.log.info("printer {printer}: {status}", printer=self.printer, status=new.text,
                       detail=new.detail)
-        self.sink.printer_status(self.printer, old, new)
-        jobs = list(self.queue.pending) + ([self.current] if self.current else [])
+        jobs = ([self.current] if self.current else []) + list(self.queue.pending)  # in order
         if new.holds_jobs:
-            for job in jobs:
-                if job.state is JobState.QUEUED:
-                    self._meet_fault(job, new)
+            self._fault_meets(jobs, old, new)
         else:
-            for job in jobs:
-                if job.state is JobState.HELD:
-                    self.sink.change(job, JobState.QUEUED, progress="Resumed")
+            self.sink.printer_status(self.printer, old, new,
+                                     [j for j in jobs if j.state is JobState.HELD])
             self._wake_worker()
 
     # --- the worker ------------------------------------------------------------------------
@@ -269,14 +268,6 @@ class PrinterQueue(service.Service):
             finally:
                 self.current = None
 
-    def _prepare_and_check(self, job: Job, data: bytes | None, check: bool
-                           ) -> tuple[bytes, tuple[str, ...], PrinterStatus | None]:
-        """In the printer's thread: make the bytes (once) and, if asked, read the status."""
-        warnings: tuple[str, ...] = ()
-        if data is None:
-            data, warnings = self._prepare(job)
-        return data, warnings, self.connection.query_status() if check else None
-
     def _fresh_status(self) -> PrinterStatus | None:
         """The status read right after the last write, if no bytes went out since and it is
         recent: a valid check before the next job, saving a round trip per job."""
@@ -307,18 +298,25 @@ class PrinterQueue(service.Service):
                 await self._wake  # status Ready again, the job left the queue, or stopping
                 return steps.woken(self.clock.seconds(), self._fresh_status(), self.running)
             case RecordPrinting():
-                recorded = await self.sink.change(job, JobState.PRINTING,
-                                                  progress="In progress")
-                return steps.printing_recorded(recorded)
+                if self._printed is not None:  # at most one job of this printer in doubt
+                    await self._printed
+                outcome = await self.sink.change(job, JobState.PRINTING,
+                                                 progress="In progress")
+                if outcome.moved is not None:
+                    return None  # cancelled or expired meanwhile: nothing was sent
+                return steps.printing_recorded(outcome.recorded)
             case Write(data=data):
                 return await self._write(steps, data)
             case RecordPrinted(size=size):
                 job.bytes_written = size
                 self.jobs_processed += 1
-                # Not awaited: the next job's "printing" record is committed after this one
-                # (the journal writes in order), so a crash still leaves at most one job in
-                # doubt.
-                self.sink.change(job, JobState.PRINTED, progress="Printed")
+                # Not awaited here, so that the next job is prepared meanwhile; its
+                # "printing" waits for this record (at most one job in doubt after a
+                # crash). It printed: recorded whatever it takes.
+                printed = self.sink.change(job, JobState.PRINTED, progress="Printed",
+                                           must=True)
+                self._printed = printed.addCallback(lambda _: None)
+                printed.addCallback(self._printed_recorded, printed)
             case Retry(reason=reason):
                 self._io_failed(job, reason)
                 await self._requeue(job, reason)
@@ -327,15 +325,16 @@ class PrinterQueue(service.Service):
                 # would print again. Put it back and try again shortly; nothing was sent.
                 self.log.critical("printer {printer}: job {job} not sent: its state could "
                                   "not be recorded", printer=self.printer, job=job.id)
-                await self._requeue(job, reason)
+                if not job.state.final:  # still queued as the journal says: back in front
+                    self.enqueue(job, front=True)
                 await deferLater(self.clock, JOURNAL_RETRY, lambda: None)
             case Fail(reason=reason, io=io):
                 if io:
                     self._io_failed(job, reason)
                 self.jobs_failed += 1
-                await self.sink.change(job, JobState.FAILED, reason)
+                await self.sink.change(job, JobState.FAILED, reason, must=True)
             case Expire(reason=reason):
-                await self.sink.change(job, JobState.EXPIRED, reason)
+                await self.sink.change(job, JobState.EXPIRED, reason, must=True)
             case GiveUp():
                 pass  # it ended meanwhile, or stopping: the job stays as it is on disk
         return None
@@ -345,8 +344,8 @@ class PrinterQueue(service.Service):
         job = steps.job
         try:
             made, warnings, checked = await self._calls.call(
-                self._prepare_and_check, job, data, check,
-                timeout=RENDER_ALLOWANCE + self._status_budget())
+                self._thread_work.prepare_and_check, job, data, check,
+                timeout=self._thread_work.prepare_budget())
         except PreparationError as e:
             return steps.preparation_failed(str(e))
         except ThreadStuck as e:
@@ -359,8 +358,8 @@ class PrinterQueue(service.Service):
     async def _write(self, steps: JobSteps, data: bytes) -> Action:
         self.writing = True
         try:
-            after = await self._calls.call(self._write_in_thread, data, steps.job.id,
-                                           timeout=self._write_budget())
+            after = await self._calls.call(self._thread_work.write_job, data, steps.job.id,
+                                           timeout=self._thread_work.write_budget())
         except ThreadStuck as e:
             # Beyond every deadline of the connection: the thread is blocked where Python
             # cannot interrupt it. The bytes may be at the printer: never resend them.
@@ -376,6 +375,10 @@ class PrinterQueue(service.Service):
         self.set_status(after)
         return steps.written(after, self.running)
 
+    def _printed_recorded(self, _: object, printed: Deferred[None]) -> None:
+        if self._printed is printed:
+            self._printed = None
+
     def _io_failed(self, job: Job, reason: str) -> None:
         """The job did not reach the printer whole: the queue's last error."""
         self.last_error = reason
@@ -383,18 +386,8 @@ class PrinterQueue(service.Service):
                       job=job.id, reason=reason)
 
     async def _requeue(self, job: Job, reason: str) -> None:
-        """Back to the head of the queue, unless it was cancelled or expired meanwhile."""
-        await self.sink.change(job, JobState.QUEUED, reason)
+        """Back to the head of the queue once that is on disk (after a crash it is then
+        queued, not interrupted), unless it was cancelled or expired meanwhile."""
+        await self.sink.change(job, JobState.QUEUED, reason, must=True)
         if not job.state.final:
             self.enqueue(job, front=True)
-
-    def _write_in_thread(self, data: bytes, job_id: str) -> PrinterStatus:
-        """Write the job, then read the status (the next job's check, if it comes soon)."""
-        try:
-            self.connection.open()
-            self.connection.write(data, job_id)
-        except BaseException:
-            self.connection.close()
-            raise
-        confirm = getattr(self.connection, "confirm", self.connection.query_status)
-        return confirm()

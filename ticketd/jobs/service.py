@@ -27,7 +27,7 @@ from ticketd import paper
 from ticketd.config import PrinterConfig
 from ticketd.jobs import pictures
 from ticketd.jobs.api import (UNKNOWN_YET, CancelResult, DocumentError, JournalState,
-                              NotStorable, PrinterEvent, PrinterSnapshot, QueueFull,
+                              NotRecorded, NotStorable, PrinterEvent, PrinterSnapshot, QueueFull,
                               ShuttingDown, SubmitError, Submission, UnknownPrinter)
 from ticketd.jobs.manager import JobManager
 from ticketd.jobs.model import Job, JobKind
@@ -86,8 +86,8 @@ class PrintService:
     def _journal_reason(self, f: Any) -> Any:
         """A job the journal could not record is refused with the journal's error."""
         state = self.journal_state()
-        if f.type is SubmitError and not state.ok and state.error not in str(f.value):
-            raise SubmitError(f"{f.value}: {state.error}")
+        if f.type is NotRecorded and not state.ok and state.error not in str(f.value):
+            raise NotRecorded(f"{f.value}: {state.error}")
         return f
 
     def journal_state(self) -> JournalState:

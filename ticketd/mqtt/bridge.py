@@ -174,7 +174,11 @@ class PrinterBridge:
     def event(self, event: object) -> None:
         if isinstance(event, PrinterEvent):
             if event.printer == self.printer:
-                self.publish_status()
+                if event.new != event.old:
+                    self.publish_status()
+                for job in event.held:  # resumed: the protocol has no text for it
+                    if job.source == "mqtt" or job.id in self._watch:
+                        self._out(messages.waiting(job.id, event.progress or "Waiting"))
             return
         if not isinstance(event, JobEvent):
             return

@@ -21,7 +21,7 @@ from twisted.internet.defer import Deferred, gatherResults
 from twisted.logger import Logger
 
 from ticketd.jobs.model import JobEvent
-from ticketd.jobs.service import PrinterSnapshot, PrintService
+from ticketd.jobs.service import PrinterEvent, PrinterSnapshot, PrintService
 from ticketd.web import replies
 from ticketd.web.frames import BadRequest, safe_id
 from ticketd.web.replies import Message
@@ -65,6 +65,17 @@ def job_event(event: JobEvent) -> Message:
     if event.progress is not None:
         message["progress"] = event.progress
     return message
+
+
+def hold_event(event: PrinterEvent, limit: int = SNAPSHOT_JOBS) -> Message:
+    """A printer's hold took (or let go) its waiting jobs: one message, naming the most
+    recent ``limit`` of them (those a dashboard shows); ``count`` says how many in all."""
+    held = bool(event.held)
+    jobs = event.held or event.resumed
+    return replies.extension(
+        "event", f"printer {event.printer}: {len(jobs)} jobs {'held' if held else 'resumed'}",
+        event="hold", printer=event.printer, held=held, progress=event.progress,
+        count=len(jobs), jobs=[j.id for j in jobs[-limit:]])
 
 
 def printer_event(snap: PrinterSnapshot) -> Message:
@@ -162,6 +173,8 @@ class Live:
                 self.clock.callLater(0, self._refresh_printers)
             self._refresh.add(event.job.printer)
         else:
+            if isinstance(event, PrinterEvent) and (event.held or event.resumed):
+                self._broadcast(hold_event(event))
             snap = self.service.printer(getattr(event, "printer", None) or "")
             if snap is not None:
                 self._send_printer(snap)

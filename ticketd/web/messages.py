@@ -21,8 +21,9 @@ from typing import Any, Callable
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
-from ticketd.jobs.model import Job, JobEvent, JobKind, JobState
-from ticketd.jobs.service import CancelResult, PrintService, SubmitError, Submission
+from ticketd.jobs.model import Job, JobEvent, JobKind
+from ticketd.jobs.service import (CancelResult, PrinterEvent, PrintService, SubmitError,
+                                  Submission)
 from ticketd.web import replies
 from ticketd.web.access import BAD_ADMIN_TOKEN, OwnJobs, tokens_match
 from ticketd.web.frames import BadRequest, deadline_of, decode, job_id_of, safe_id, show
@@ -105,10 +106,12 @@ class Hub:
 
     def _on_event(self, event: Any) -> None:
         self.live.publish(event)
+        if isinstance(event, PrinterEvent):
+            self._hold_news(event)
+            return
         if not isinstance(event, JobEvent):
             return
         if not event.new.final:
-            self._progress(event)
             return
         waiters = self.waiting.pop(event.job.id, None)
         if not waiters:
@@ -118,17 +121,20 @@ class Hub:
             session.jobs.discard(event.job.id)
             session.deliver(event.job.id, message)
 
-    def _progress(self, event: JobEvent) -> None:
-        """A hold and its end reach the job's connections as ``info``: old clients show it,
-        and the ack is no longer followed by silence while the paper is out."""
-        if event.new is JobState.HELD:
-            message = replies.held(event.job.id, event.progress)
-        elif event.new is JobState.QUEUED and event.old is JobState.HELD:
-            message = replies.resumed(event.job.id)
-        else:
-            return
-        for session in list(self.waiting.get(event.job.id, ())):
-            session.deliver(event.job.id, message)
+    def _hold_news(self, event: PrinterEvent) -> None:
+        """A hold and its end reach the jobs' connections as ``info``: old clients show
+        it, and the ack is no longer followed by silence while the paper is out. One
+        printer event for the whole queue (a dict lookup per job); only the jobs someone
+        waits for cost a message."""
+        for jobs, held in ((event.held, True), (event.resumed, False)):
+            for job in jobs:
+                waiters = self.waiting.get(job.id)
+                if not waiters:
+                    continue
+                message = (replies.held(job.id, event.progress) if held
+                           else replies.resumed(job.id))
+                for session in list(waiters):
+                    session.deliver(job.id, message)
 
 
 class Session:

@@ -98,6 +98,16 @@ function handle(msg) {
         if (msg.progress) state.progress.set(msg.job.id, msg.progress);
         else state.progress.delete(msg.job.id);
         renderJobs(msg.job.printer);
+      } else if (msg.event === 'hold') {
+        // one message for a printer's whole queue: its waiting jobs held or let go
+        for (const id of msg.jobs) {
+          const job = state.jobs.get(id);
+          if (!job) continue;
+          job.state = msg.held ? 'held' : 'queued';
+          if (msg.held) state.progress.set(id, msg.progress);
+          else state.progress.delete(id);
+        }
+        renderJobs(msg.printer);
       } else if (msg.event === 'printer') {
         state.printers.set(msg.printer, msg.state);
         renderPrinterHead(msg.printer);

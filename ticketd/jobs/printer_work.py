@@ -1,0 +1,63 @@
+"""What a printer queue does in the printer's own thread, and how long each call may take.
+
+Blocking code with no reactor: the queue (``printer_queue.py``) runs these through its
+thread calls with the budgets below, so a call past every deadline of the connection is
+known to be stuck (the thread is blocked where Python cannot interrupt it).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ticketd.config_printer import PrinterConfig
+from ticketd.jobs.model import Job
+from ticketd.printers.connection import PrinterConnection
+from ticketd.printers.status import PrinterStatus
+
+WRITE_GRACE = 2.0  # seconds past the connection's own deadlines before giving up on a call
+RENDER_ALLOWANCE = 30.0  # seconds a document may take to render
+Prepare = Callable[[Job], tuple[bytes, tuple[str, ...]]]
+
+
+class PreparationError(Exception):
+    """The job's bytes could not be made (invalid document ...); ``str()`` is the reason."""
+
+
+class PrinterWork:
+    def __init__(self, config: PrinterConfig, connection: PrinterConnection,
+                 prepare: Prepare) -> None:
+        self.config = config
+        self.connection = connection
+        self._prepare = prepare
+
+    def status_budget(self) -> float:
+        """The longest a status query can take by the connection's own deadlines (connect,
+        then DLE EOT 1-4; a device node may reopen and ask twice), plus grace."""
+        c = self.config
+        return c.connect_timeout + 8 * c.status_timeout + WRITE_GRACE
+
+    def write_budget(self) -> float:
+        """The longest a job's call can take: connect, write, then the status after it."""
+        return self.status_budget() + self.config.write_timeout
+
+    def prepare_budget(self) -> float:
+        return RENDER_ALLOWANCE + self.status_budget()
+
+    def prepare_and_check(self, job: Job, data: bytes | None, check: bool
+                          ) -> tuple[bytes, tuple[str, ...], PrinterStatus | None]:
+        """Make the bytes (once) and, if asked, read the status."""
+        warnings: tuple[str, ...] = ()
+        if data is None:
+            data, warnings = self._prepare(job)
+        return data, warnings, self.connection.query_status() if check else None
+
+    def write_job(self, data: bytes, job_id: str) -> PrinterStatus:
+        """Write the job, then read the status (the next job's check, if it comes soon)."""
+        try:
+            self.connection.open()
+            self.connection.write(data, job_id)
+        except BaseException:
+            self.connection.close()
+            raise
+        confirm = getattr(self.connection, "confirm", self.connection.query_status)
+        return confirm()
