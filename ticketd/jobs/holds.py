@@ -45,9 +45,9 @@ class Holds:
             since = self.since.setdefault(printer, now)
             if new != old:
                 self._record(PrinterHold(printer, progress, since))
-            for job in jobs:
+            for job in jobs:  # queued -> held is always allowed: no transition check
                 if job.state is JobState.QUEUED:
-                    job.transition(JobState.HELD, now)
+                    job.state, job.updated = JobState.HELD, now
                     job.held_since = min(max(since, job.created), now)
                     held.append(job)
         else:
@@ -55,7 +55,8 @@ class Holds:
                 self._record(PrinterHold(printer, None))
             for job in jobs:
                 if job.state is JobState.HELD:
-                    job.transition(JobState.QUEUED, now)
+                    job.state, job.updated, job.held_since = JobState.QUEUED, now, None
+                    job.reason = None
                     resumed.append(job)
             progress = "Resumed" if resumed else None
         if new != old or held or resumed:

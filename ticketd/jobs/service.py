@@ -34,7 +34,7 @@ from ticketd.jobs.model import Job, JobKind
 from ticketd.printers.discovery import SCANNERS, Discovery, Entry
 from ticketd.printers.status import PrinterStatus
 
-__all__ = ["PrintService", "SubmitError", "ShuttingDown", "NotStorable", "QueueFull",
+__all__ = ["PrintService", "SubmitError", "ShuttingDown", "NotStorable", "NotRecorded", "QueueFull",
            "UnknownPrinter", "Submission", "CancelResult", "PrinterEvent", "PrinterSnapshot",
            "DocumentError", "JobKind", "PrinterStatus", "UNKNOWN_YET", "JournalState"]
 

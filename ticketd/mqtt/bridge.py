@@ -16,8 +16,8 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from ticketd.jobs.model import Job, JobEvent, JobKind, JobState
-from ticketd.jobs.service import (UNKNOWN_YET, CancelResult, PrinterEvent, PrintService,
-                                  SubmitError, Submission)
+from ticketd.jobs.service import (UNKNOWN_YET, CancelResult, NotRecorded, PrinterEvent,
+                                  PrintService, SubmitError, Submission)
 from ticketd.mqtt import messages
 from ticketd.mqtt.messages import BadRequest, CancelRequest, PrintRequest
 
@@ -71,13 +71,15 @@ class PrinterBridge:
         props = getattr(msg, "properties", None)
         if props is not None and hasattr(props, "MessageExpiryInterval"):
             expiry = float(props.MessageExpiryInterval)
-        self.handle(msg.payload, ack.done, expiry)
+        self.handle(msg.payload, ack.done, expiry, getattr(link, "redeliver", None))
 
     # --- jobs in ----------------------------------------------------------------------------
 
-    def handle(self, payload: bytes, ack: Callable[[], None],
-               expiry: float | None = None) -> Deferred | None:
-        """One ``P/print`` payload; ``ack`` is called once it may be PUBACKed."""
+    def handle(self, payload: bytes, ack: Callable[[], None], expiry: float | None = None,
+               redeliver: Callable[[str], None] | None = None) -> Deferred | None:
+        """One ``P/print`` payload; ``ack`` is called once it may be PUBACKed. A job the
+        journal could not record is not acked: ``redeliver`` gets the broker to send it
+        again (and the journal may be well by then)."""
         self.received += 1
         req = messages.parse(payload, self.max_payload)
         if isinstance(req, BadRequest):
@@ -112,6 +114,13 @@ class PrinterBridge:
                 self.log.info("mqtt {prefix}: job {job} left with the broker: {error}",
                               prefix=self.prefix, job=req.jobid, error=str(f.value))
                 return  # no PUBACK: redelivered to the next session
+            if f.check(NotRecorded):
+                self.log.warn("mqtt {prefix}: job {job} not recorded, not acked (the broker "
+                              "sends it again): {error}", prefix=self.prefix,
+                              job=req.jobid, error=str(f.value))
+                if redeliver is not None:
+                    redeliver("a job could not be recorded")
+                return
             self._refuse(req.jobid, str(f.value) if f.check(SubmitError) else
                          f"ERROR: {f.getErrorMessage()}", len(payload))
             ack()

@@ -10,7 +10,8 @@ then writes the CONNECT itself, from that thread); once the thread returns, the 
 takes the socket over. There is no auto-reconnect in this mode: a lost connection is
 retried after an exponential, jittered delay. The will (retained "Offline") is set once per
 connection; :meth:`MqttLink.stop` publishes Offline itself and disconnects cleanly.
-The descriptor is :mod:`ticketd.mqtt.paho_socket`, the TLS context :mod:`ticketd.mqtt.tls`.
+The descriptor is :mod:`ticketd.mqtt.paho_socket`, the TLS context :mod:`ticketd.mqtt.tls`,
+the PUBACKs' order and backpressure :mod:`ticketd.mqtt.acks`.
 """
 
 from __future__ import annotations
@@ -29,14 +30,16 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from ticketd.config import MqttConfig
+from ticketd.mqtt.acks import Ack, Acks
 from ticketd.mqtt.backoff import Backoff
 from ticketd.mqtt.paho_socket import PahoSocket, quickack
 
 __all__ = ["Ack", "LinkHandler", "MqttLink", "describe_error", "OUTBOX_LIMIT",
            "STOP_TIMEOUT"]
 
-OUTBOX_LIMIT = 10_000
+OUTBOX_LIMIT = 10_000  # messages waiting to go out before the link stops acking
 STOP_TIMEOUT = 2.0
+REDELIVER_DELAY = 5.0  # seconds before reconnecting to get unacked messages again
 
 
 class LinkHandler(Protocol):
@@ -47,26 +50,6 @@ class LinkHandler(Protocol):
     def message(self, link: "MqttLink", msg: mqtt.MQTTMessage, ack: "Ack") -> None: ...
 
     def disconnected(self, link: "MqttLink") -> None: ...
-
-
-class Ack:
-    """Acknowledges one received message once :meth:`done` is called.
-
-    PUBACKs go out in the order the messages came in (MQTT-4.6.0-2), and never on a later
-    connection than the one the message arrived on (its packet id means nothing there: the
-    broker redelivers it instead, and the print service de-duplicates on ``jobid``).
-    """
-
-    __slots__ = ("link", "mid", "qos", "generation", "finished")
-
-    def __init__(self, link: "MqttLink", mid: int, qos: int, generation: int) -> None:
-        self.link, self.mid, self.qos, self.generation = link, mid, qos, generation
-        self.finished = False
-
-    def done(self) -> None:
-        if not self.finished:
-            self.finished = True
-            self.link._acked(self)
 
 
 class MqttLink:
@@ -94,9 +77,11 @@ class MqttLink:
         self._desc: PahoSocket | None = None
         self._retry: Any = None
         self._connecting: Deferred | None = None
-        self._outbox: collections.deque[tuple[str, bytes, int, bool]] = collections.deque(
-            maxlen=OUTBOX_LIMIT)
-        self._pending_acks: collections.deque[Ack] = collections.deque()
+        # Never cut: past OUTBOX_LIMIT the acks wait (backpressure, acks.py).
+        self._outbox: collections.deque[tuple[str, bytes, int, bool]] = collections.deque()
+        self._unconfirmed = 0
+        self.acks = Acks(OUTBOX_LIMIT)
+        self._redeliver: Any = None
         self._on_published: dict[int, Deferred] = {}
         self._on_disconnect: list[Deferred] = []
         self._misc = LoopingCall(self._loop_misc)
@@ -245,7 +230,8 @@ class MqttLink:
         self.generation += 1
         self.connects += 1
         self.last_error = None
-        self._pending_acks.clear()
+        self.acks.connected(self.client.ack)
+        self._unconfirmed = 0  # paho sends its own unconfirmed ones again
         self.log.info("mqtt {client}: connected to {host}:{port} (MQTT {protocol}, session "
                       "{session})", client=self.client_id, host=self.config.hostname,
                       port=self.config.port, protocol=self.config.protocol,
@@ -260,7 +246,7 @@ class MqttLink:
     def _disconnected(self, client: Any, userdata: Any, flags: Any, reason: Any,
                       properties: Any) -> None:
         was = self.state
-        self._pending_acks.clear()
+        self.acks.disconnected()
         if was == "connected":
             try:
                 self.handler.disconnected(self)
@@ -287,34 +273,48 @@ class MqttLink:
         self._retry = self.reactor.callLater(delay, self._connect)
 
     def _message(self, client: Any, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        ack = Ack(self, msg.mid, msg.qos, self.generation)
-        if msg.qos > 0:
-            self._pending_acks.append(ack)
-        else:
-            ack.finished = True
+        ack = self.acks.received(msg.mid, msg.qos)
         try:
             self.handler.message(self, msg, ack)
         except Exception:
-            self.log.failure("mqtt {client}: message on {topic} not handled",
+            # Not acked: the broker keeps it and sends it again (to the next session).
+            self.log.failure("mqtt {client}: message on {topic} not handled: not acked",
                              client=self.client_id, topic=msg.topic)
-            ack.done()
+            self.redeliver("a message could not be handled")
+
+    def redeliver(self, why: str) -> None:
+        """Reconnect after REDELIVER_DELAY (once): the broker resends what was not acked."""
+        if self._redeliver is not None or self._stopping:
+            return
+        self.log.warn("mqtt {client}: {why}; reconnecting in {delay:g} s to get what was "
+                      "not acked again", client=self.client_id, why=why, delay=REDELIVER_DELAY)
+        self._redeliver = self.reactor.callLater(REDELIVER_DELAY, self._reconnect)
+
+    def _reconnect(self) -> None:
+        self._redeliver = None
+        if self.state == "connected" and not self._stopping:
+            self.client.disconnect()  # _disconnected then connects again, with backoff
 
     def _published(self, client: Any, userdata: Any, mid: int, reason: Any,
                    properties: Any) -> None:
+        self._unconfirmed = max(self._unconfirmed - 1, 0)
+        self._outgoing()
         d = self._on_published.pop(mid, None)
         if d is not None:
             self.reactor.callLater(0, lambda: d.called or d.callback(None))
 
     # --- acks and publishing ----------------------------------------------------------------
 
-    def _acked(self, ack: Ack) -> None:
-        if ack.generation != self.generation:
-            return
-        q = self._pending_acks
-        while q and q[0].finished:
-            head = q.popleft()
-            if self.state == "connected" and head.generation == self.generation:
-                self.client.ack(head.mid, head.qos)
+    def _outgoing(self) -> None:
+        n = len(self._outbox) + self._unconfirmed
+        change = self.acks.outgoing(n)
+        if change == "hold":
+            self.log.warn("mqtt {client}: {n} messages wait to go out: holding back acks so "
+                          "that the broker stops sending until they are out",
+                          client=self.client_id, n=n)
+        elif change == "release":
+            self.log.info("mqtt {client}: outbox down to {n}: acking again",
+                          client=self.client_id, n=n)
 
     def subscribe(self, topic: str, qos: int = 1) -> None:
         if self.state == "connected":
@@ -324,9 +324,13 @@ class MqttLink:
                 keep: bool = True) -> Any:
         """Publish now if connected; else keep it (``keep``) for the next connection."""
         if self.state == "connected":
+            if qos > 0:
+                self._unconfirmed += 1
+                self._outgoing()
             return self.client.publish(topic, payload, qos=qos, retain=retain)
         if keep:
             self._outbox.append((topic, payload, qos, retain))
+            self._outgoing()
         return None
 
     # --- stopping ---------------------------------------------------------------------------
@@ -334,6 +338,9 @@ class MqttLink:
     def stop(self) -> Deferred[None]:
         """Publish Offline (retained), disconnect cleanly (no will), stop retrying."""
         self._stopping = True
+        if self._redeliver is not None and self._redeliver.active():
+            self._redeliver.cancel()
+        self._redeliver = None
         if self._retry is not None and self._retry.active():
             self._retry.cancel()
         self._retry = None
