@@ -229,9 +229,10 @@ def quicktill_print(broker: MosquittoBroker, prefix: str, data: bytes, jobid: st
 
 def quicktill_exchange(broker: MosquittoBroker, prefix: str, data: bytes, jobid: str,
                        wait: float = 10.0, user: tuple[str, str] | None = None,
-                       **extra: Any) -> list[tuple[float, str, dict[str, Any]]]:
+                       qos: int = 0, **extra: Any) -> list[tuple[float, str, dict[str, Any]]]:
     """:func:`quicktill_print` with ``extra`` payload fields, each message heard for the
-    job as (seconds after publishing, topic, payload)."""
+    job as (seconds after publishing, topic, payload). quicktill publishes with QoS 0;
+    ``qos`` 1 is a till whose job the broker keeps until the daemon acks it."""
     heard: list[tuple[float, str, dict[str, Any]]] = []
     finished = threading.Event()
     sent = [0.0]
@@ -244,7 +245,7 @@ def quicktill_exchange(broker: MosquittoBroker, prefix: str, data: bytes, jobid:
 
     def on_subscribe(c: Any, u: Any, mid: Any, rcs: Any, p: Any) -> None:
         sent[0] = time.monotonic()
-        c.publish(f"{prefix}/print", job, qos=0)
+        c.publish(f"{prefix}/print", job, qos=qos)
 
     def on_message(c: Any, u: Any, msg: Any) -> None:
         m = json.loads(msg.payload)

@@ -19,7 +19,7 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from ticketd.jobs.api import JOURNAL_OK, JournalState
-from ticketd.jobs.journal import Change, Journal
+from ticketd.jobs.journal import BARRIER, Change, Journal
 from ticketd.jobs.model import Job
 
 T = TypeVar("T")
@@ -106,7 +106,12 @@ class GroupCommitter:
         def failed(f):  # type: ignore[no-untyped-def]
             self.record(f.value)
             self.log.failure("journal write failed ({n} changes)", f, n=len(batch))
-            for _, d in batch:
+            # What was asked for behind this batch fails with it: the journal keeps the
+            # order of the changes (a job's "printing" never lands before the previous
+            # job's "printed", which will be tried again).
+            behind = [(c, d) for c, d in self._batch if c is not BARRIER]
+            self._batch = [(c, d) for c, d in self._batch if c is BARRIER]
+            for _, d in batch + behind:
                 d.errback(f)
 
         def next_(_: object) -> None:

@@ -310,6 +310,10 @@ class JobManager(service.MultiService):
         had moved on or the journal refused. ``must``: tried again until recorded."""
         return self._changes.change(job, state, reason, progress, must)
 
+    @property
+    def journal_ok(self) -> bool:
+        return self.committer.state.ok
+
     def _applied(self, event: JobEvent) -> None:
         job = event.job
         if event.new.final:

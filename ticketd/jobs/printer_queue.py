@@ -69,6 +69,10 @@ class JobSink(Protocol):
                        jobs: list[Job] = ...) -> None:
         """The status is ``new``: ``jobs`` (waiting) are held by a fault or let go."""
 
+    @property
+    def journal_ok(self) -> bool:
+        """The journal's last write worked."""
+
 
 class PrinterQueue(service.Service):
     log = Logger()
@@ -298,8 +302,8 @@ class PrinterQueue(service.Service):
                 await self._wake  # status Ready again, the job left the queue, or stopping
                 return steps.woken(self.clock.seconds(), self._fresh_status(), self.running)
             case RecordPrinting():
-                if self._printed is not None:  # at most one job of this printer in doubt
-                    await self._printed
+                if self._printed is not None and not self.sink.journal_ok:
+                    await self._printed  # at most one job of this printer in doubt
                 outcome = await self.sink.change(job, JobState.PRINTING,
                                                  progress="In progress")
                 if outcome.moved is not None:
@@ -310,9 +314,10 @@ class PrinterQueue(service.Service):
             case RecordPrinted(size=size):
                 job.bytes_written = size
                 self.jobs_processed += 1
-                # Not awaited here, so that the next job is prepared meanwhile; its
-                # "printing" waits for this record (at most one job in doubt after a
-                # crash). It printed: recorded whatever it takes.
+                # Not awaited: the next job's "printing" is committed with it or after it
+                # (a batch behind a failed one fails too), and waits for it while the
+                # journal fails: at most one job in doubt after a crash. It printed:
+                # recorded whatever it takes.
                 printed = self.sink.change(job, JobState.PRINTED, progress="Printed",
                                            must=True)
                 self._printed = printed.addCallback(lambda _: None)
