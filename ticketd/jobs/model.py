@@ -24,6 +24,9 @@ States and transitions (anything not listed is refused with :class:`InvalidTrans
 
 - ``queued → failed`` covers a document that does not validate or render: it never reaches
   the printer, so it never was ``printing``.
+- ``held`` is the printer's hold carried by its waiting jobs in memory (``holds.py``): on
+  disk such a job stays ``queued``, and the hold is one row for the printer.
+- Every other change is on disk before the job takes it (``changes.py``).
 - ``printing → interrupted`` is only ever set on restart, by the job manager's recovery: a
   job recorded as printing when the process died. It is not reprinted unless the printer's
   config says ``reprint_interrupted = true``; then recovery takes ``printing → queued``.
