@@ -104,8 +104,10 @@ class GroupCommitter:
                     d.callback(r)
 
         def failed(f):  # type: ignore[no-untyped-def]
+            first = self.state.ok
             self.record(f.value)
-            self.log.failure("journal write failed ({n} changes)", f, n=len(batch))
+            if first:  # the traceback once; the condition's line says the rest
+                self.log.failure("journal write failed ({n} changes)", f, n=len(batch))
             # What was asked for behind this batch fails with it: the journal keeps the
             # order of the changes (a job's "printing" never lands before the previous
             # job's "printed", which will be tried again).
