@@ -1,11 +1,6 @@
 // ticketd.js: a browser client of ticketd's WebSocket API (docs/protocol.rst, "WebSocket
-// API" and "ticketd.js"). An ES module with no build step and no dependencies, served by the
-// daemon at /ticketd.js:
-//
-//   import { TicketD } from "http://127.0.0.1:8766/ticketd.js";
-//   const td = await TicketD.connect();  // the daemon that served this file, or a URL
-//   const result = await td.print(doc, { onProgress: (p) => show(p.state, p.message) });
-//
+// API" and "ticketd.js"); an ES module with no build step and no dependencies, served by the
+// daemon at /ticketd.js:  import { TicketD } from "http://127.0.0.1:8766/ticketd.js";
 // Every job gets a client-made id unless the caller gives one, so that sending it again is
 // idempotent. The client reconnects by itself (backoff 0.5 s doubling to 10 s, jittered);
 // after a reconnect it asks job_status for every job still pending: a job the daemon
@@ -17,6 +12,7 @@ const NEEDS_ADMIN = new Set(['cancel', 'subscribe']);
 const SHUTTING_DOWN = 'ERROR: the daemon is shutting down';
 const UNKNOWN_JOB = 'Unknown job id';
 const NOT_RECORDED = 'is not recorded yet';
+const CANCELLED = 'CANCELLED: cancelled by request';
 const DEFAULTS = {
   token: null, adminToken: null, minDelay: 500, maxDelay: 10000, pollInterval: 1000,
   statusInterval: 2000, connectTimeout: 15000,
@@ -52,8 +48,7 @@ function base64(bytes) {
  * that served this module). */
 export function socketUrl(url) {
   const u = new URL(url || '/ws', import.meta.url);
-  if (u.protocol === 'http:') u.protocol = 'ws:';
-  if (u.protocol === 'https:') u.protocol = 'wss:';
+  u.protocol = u.protocol.replace(/^http/, 'ws');
   if (u.pathname === '/') u.pathname = '/ws';
   return u.href;
 }
@@ -74,11 +69,7 @@ export class TicketD {
     this.printerList = [];  // get_printers waiters (its reply carries no id)
     this.listeners = new Map();
     this.lastPrinters = new Map();
-    this.subscribed = false;
-    this.closed = false;
     this.attempt = 0;
-    this.ws = null;
-    this.timer = null;
     this._firstOpen = new Promise((resolve, reject) => {
       this._opened = resolve;
       this._giveUp = setTimeout(() => {
@@ -109,26 +100,27 @@ export class TicketD {
   /** The queue totals and each printer's figures (the `status` reply). */
   async status(printer) {
     const qid = randomId();
-    const msg = { tipo: 'status', id: qid };
-    if (printer) msg.datos = { printer };
-    const reply = await this._call(qid, msg);
+    const reply = await this._call(qid, { tipo: 'status', id: qid,
+      datos: printer ? { printer } : undefined });
     if (reply.tipo === 'error') throw new TicketDError(reply.mensaje);
     return reply;
   }
 
   /** The printers (`get_printers`): configured ones first, with their live status. */
   printers() {
-    if (!this.connected) return Promise.reject(this._lost());
     return new Promise((resolve, reject) => {
       this.printerList.push({ resolve: (m) => resolve(m.printers), reject });
-      this._send({ tipo: 'get_printers' });
+      if (!this._send({ tipo: 'get_printers' })) this.printerList.pop().reject(this._lost());
     });
   }
 
   /** A job's state from the daemon (`job_status`), of any client; null for an unknown id. */
   async job(id) {
     const reply = await this._call(String(id), { tipo: 'job_status', id: String(id) });
-    if (reply.tipo === 'info') return describe(reply);
+    if (reply.tipo === 'info') {
+      const { mensaje: message, tipo, status, ...fields } = reply;
+      return { ...fields, message };
+    }
     if ((reply.mensaje || '').startsWith(UNKNOWN_JOB)) return null;
     throw new TicketDError(reply.mensaje, { id });
   }
@@ -137,15 +129,12 @@ export class TicketD {
    * (before a reconnect) or of another client needs the admin token. */
   async cancel(id, tries = 5) {
     id = String(id);
-    const job = this.jobs.get(id);
-    if (job && !job.sent) {  // never reached the daemon: cancelled here
-      this._settle(job, false, 'CANCELLED: cancelled by request', { state: 'cancelled' });
-      return { id, state: 'cancelled', message: 'CANCELLED: cancelled by request' };
-    }
+    const job = this.jobs.get(id), done = { id, state: 'cancelled', message: CANCELLED };
+    if (job && !job.sent) return this._settle(job, false, CANCELLED, done) || done;  // local
     const reply = await this._call(id, { tipo: 'cancel', id });
     if (reply.tipo === 'result') return { id, state: reply.state, message: reply.mensaje };
     if ((reply.mensaje || '').includes(NOT_RECORDED) && tries > 1) {
-      await sleep(300);
+      await new Promise((resolve) => setTimeout(resolve, 300));
       return this.cancel(id, tries - 1);
     }
     throw new TicketDError(reply.mensaje, { id });
@@ -154,9 +143,9 @@ export class TicketD {
   /** `on("printer", cb)`: cb({name, status, ok, queue, capacity, ...}) on every change;
    * `on("connection", cb)`: cb({connected}). Returns the function that stops it. */
   on(event, cb) {
-    if (!this.listeners.has(event)) this.listeners.set(event, new Set());
-    this.listeners.get(event).add(cb);
-    return () => this.listeners.get(event).delete(cb);
+    const set = this.listeners.get(event) || this.listeners.set(event, new Set()).get(event);
+    set.add(cb);
+    return () => set.delete(cb);
   }
 
   /** Stop for good: pending jobs reject (they may still print: ask job(id) later). */
@@ -166,21 +155,15 @@ export class TicketD {
     clearTimeout(this._giveUp);
     clearInterval(this.poller);
     if (this.ws) this.ws.close();
-    for (const job of [...this.jobs.values()]) {
-      this._settle(job, false, 'ERROR: the client was closed; the job may still print', {});
-    }
+    const why = 'ERROR: the client was closed; the job may still print';
+    for (const job of [...this.jobs.values()]) this._settle(job, false, why, {});
   }
 
   // --- the connection ------------------------------------------------------------------
 
   _open() {
     let ws;
-    try {
-      ws = new WebSocket(this.url);
-    } catch (e) {
-      this._scheduleReconnect();
-      return;
-    }
+    try { ws = new WebSocket(this.url); } catch (e) { return this._scheduleReconnect(); }
     this.ws = ws;
     ws.onopen = () => this._connected(ws);
     ws.onmessage = (e) => {
@@ -198,9 +181,10 @@ export class TicketD {
     clearTimeout(this._giveUp);
     this._opened();
     this._emit('connection', { connected: true });
-    if (this.options.adminToken) this._subscribe();
+    if (this.options.adminToken && !this.noFeed) this._subscribe();
     this.poller = setInterval(() => this._poll(), this.options.pollInterval);
-    for (const job of [...this.jobs.values()]) this._resume(job);
+    // send what never went out; ask the daemon about the rest
+    for (const job of [...this.jobs.values()]) job.sent ? this._ask(job, true) : this._submit(job);
   }
 
   _disconnected(ws) {
@@ -210,8 +194,7 @@ export class TicketD {
     clearInterval(this.poller);
     const lost = this._lost();
     for (const call of this.calls.values()) call.reject(lost);
-    this.calls.clear();
-    this.chains.clear();
+    this.calls.clear(), this.chains.clear();
     for (const w of this.printerList.splice(0)) w.reject(lost);
     if (this.wasConnected) this._emit('connection', { connected: false });
     this.wasConnected = false;
@@ -230,13 +213,11 @@ export class TicketD {
 
   _send(msg) {
     if (!this.connected) return false;
+    const { token, adminToken } = this.options;
     const out = { ...msg };
-    if (NEEDS_TOKEN.has(msg.tipo) && this.options.token) out.auth_token = this.options.token;
-    if (NEEDS_ADMIN.has(msg.tipo) && this.options.adminToken) {
-      out.admin_token = this.options.adminToken;
-    }
-    for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
-    this.ws.send(JSON.stringify(out));
+    if (NEEDS_TOKEN.has(msg.tipo) && token) out.auth_token = token;
+    if (NEEDS_ADMIN.has(msg.tipo) && adminToken) out.admin_token = adminToken;
+    this.ws.send(JSON.stringify(out));  // undefined fields (ttl, expires) are left out
     return true;
   }
 
@@ -246,10 +227,7 @@ export class TicketD {
     const prev = this.chains.get(id) || Promise.resolve();
     const next = prev.catch(() => {}).then(() => new Promise((resolve, reject) => {
       this.calls.set(id, { tipo: msg.tipo, resolve, reject });
-      if (!this._send(msg)) {
-        this.calls.delete(id);
-        reject(this._lost());
-      }
+      if (!this._send(msg)) { this.calls.delete(id); reject(this._lost()); }
     }));
     this.chains.set(id, next);
     const done = () => { if (this.chains.get(id) === next) this.chains.delete(id); };
@@ -268,11 +246,8 @@ export class TicketD {
     const id = m.id === undefined || m.id === null ? null : String(m.id);
     const job = id === null ? undefined : this.jobs.get(id);
     if (m.tipo === 'ack') {
-      if (job) {
-        job.acked = true;
-        job.printer = m.printer;
-        this._progress(job, m.duplicate && m.state ? m.state : 'queued', m.mensaje, m);
-      }
+      if (job) Object.assign(job, { acked: true, printer: m.printer });
+      if (job) this._progress(job, m.duplicate && m.state ? m.state : 'queued', m.mensaje, m);
       this._answer(id, m, ['ticket', 'raw']);
     } else if (m.tipo === 'result') {
       if (job) this._settle(job, m.status === 'success', m.mensaje, m);
@@ -326,42 +301,12 @@ export class TicketD {
 
   async _submit(job) {
     job.sent = true;
-    let reply;
-    try {
-      reply = await this._call(job.id, job.frame);
-    } catch (e) {
-      return;  // connection lost before the ack: _resume asks job_status after the reconnect
-    }
+    let reply;  // connection lost before the ack: asked with job_status after a reconnect
+    try { reply = await this._call(job.id, job.frame); } catch (e) { return; }
     if (reply.tipo !== 'error' || !this.jobs.has(job.id)) return;
-    if (reply.mensaje.startsWith(SHUTTING_DOWN)) {
-      job.sent = false;  // refused, not recorded: sent again once the daemon is back
-    } else {
-      this._settle(job, false, reply.mensaje, reply);
-    }
-  }
-
-  /** After a (re)connect: send what never went out; ask the daemon about the rest. */
-  async _resume(job) {
-    if (!job.sent) return this._submit(job);
-    let reply;
-    try {
-      reply = await this._call(job.id, { tipo: 'job_status', id: job.id });
-    } catch (e) {
-      return;
-    }
-    if (!this.jobs.has(job.id)) return;
-    if (reply.tipo === 'info') {
-      job.acked = true;
-      job.orphan = true;  // its result goes to the old connection: poll job_status
-      this._state(job, reply);
-    } else if (!(reply.mensaje || '').startsWith(UNKNOWN_JOB)) {
-      this._settle(job, false, reply.mensaje, reply);
-    } else if (job.acked) {
-      this._settle(job, false, `ERROR: job ${job.id} was acknowledged but the daemon no ` +
-        'longer knows it', {});
-    } else {
-      this._submit(job);  // never recorded: the same id again, idempotent
-    }
+    // refused while the daemon stops, not recorded: sent again once it is back
+    if (reply.mensaje.startsWith(SHUTTING_DOWN)) job.sent = false;
+    else this._settle(job, false, reply.mensaje, reply);
   }
 
   /** Without the live feed no "printing" news comes unasked: poll job_status (and `status`
@@ -372,8 +317,7 @@ export class TicketD {
         this._ask(job);
       }
     }
-    const now = Date.now();
-    const wanted = this.listeners.has('printer') && this.listeners.get('printer').size;
+    const now = Date.now(), wanted = (this.listeners.get('printer') || new Set()).size;
     if (wanted && !this.subscribed && !(now - this.statusAt < this.options.statusInterval)) {
       this.statusAt = now;
       this.status().then((s) => {
@@ -385,23 +329,28 @@ export class TicketD {
     }
   }
 
-  async _ask(job) {
-    let reply;
-    try {
-      reply = await this._call(job.id, { tipo: 'job_status', id: job.id });
-    } catch (e) {
+  /** job_status: after a reconnect (`resuming`), or a poll. A job the daemon does not know
+   * was never recorded unless it was acked: sent again with its id, which is idempotent. */
+  async _ask(job, resuming = false) {
+    let reply;  // connection lost: asked again after the reconnect
+    try { reply = await this._call(job.id, { tipo: 'job_status', id: job.id }); } catch (e) {
       return;
     }
-    if (reply.tipo === 'info' && this.jobs.has(job.id)) this._state(job, reply);
+    if (!this.jobs.has(job.id)) return;
+    if (reply.tipo === 'info') {
+      if (resuming) job.acked = job.orphan = true;  // its result went to the old connection
+      return this._state(job, reply);
+    }
+    const unknown = (reply.mensaje || '').startsWith(UNKNOWN_JOB);
+    if (unknown && !job.acked) return this._submit(job);
+    const gone = `ERROR: job ${job.id} was acknowledged but the daemon no longer knows it`;
+    if (unknown || resuming) this._settle(job, false, unknown ? gone : reply.mensaje, {});
   }
 
   _state(job, reply) {  // a job_status reply
     if (reply.printer) job.printer = reply.printer;
-    if (reply.result) {
-      this._settle(job, reply.result === 'success', reply.mensaje, reply);
-    } else {
-      this._progress(job, reply.state, reply.mensaje, reply);
-    }
+    if (reply.result) this._settle(job, reply.result === 'success', reply.mensaje, reply);
+    else this._progress(job, reply.state, reply.mensaje, reply);
   }
 
   _progress(job, state, message, m) {
@@ -409,9 +358,7 @@ export class TicketD {
     job.last = state;
     const p = { id: job.id, state, message, printer: job.printer };
     if (m && m.position !== undefined) p.position = m.position;
-    if (job.onProgress) {
-      try { job.onProgress(p); } catch (e) { setTimeout(() => { throw e; }); }
-    }
+    if (job.onProgress) later(job.onProgress, p);
   }
 
   _settle(job, ok, message, m) {
@@ -426,11 +373,9 @@ export class TicketD {
   // --- live printer status -------------------------------------------------------------
 
   async _subscribe() {
-    try {
-      const sid = randomId();
-      const reply = await this._call(sid, { tipo: 'subscribe', id: sid });
-      if (reply.tipo === 'error') this.options.adminToken = null;  // refused: poll instead
-    } catch (e) { /* reconnect subscribes again */ }
+    const sid = randomId();  // a lost connection subscribes again on the reconnect
+    const reply = await this._call(sid, { tipo: 'subscribe', id: sid }).catch(() => ({}));
+    if (reply.tipo === 'error') this.noFeed = true;  // refused: poll instead
   }
 
   _printer(p) {
@@ -441,20 +386,13 @@ export class TicketD {
   }
 
   _emit(event, value) {
-    for (const cb of this.listeners.get(event) || []) {
-      try { cb(value); } catch (e) { setTimeout(() => { throw e; }); }
-    }
+    for (const cb of this.listeners.get(event) || []) later(cb, value);
   }
 }
 
-function describe(m) {
-  const out = { id: m.id, state: m.state, message: m.mensaje, printer: m.printer };
-  if (m.position !== undefined) out.position = m.position;
-  if (m.result) out.result = m.result;
-  if (m.warnings) out.warnings = m.warnings;
-  return out;
+/** A caller's callback: its exception is reported, and never breaks the library's state. */
+function later(cb, value) {
+  try { cb(value); } catch (e) { setTimeout(() => { throw e; }); }
 }
-
-function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
 
 export default TicketD;
