@@ -20,10 +20,15 @@ from twisted.internet.defer import ensureDeferred
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
+from twisted.web.resource import Resource
+from twisted.web.server import Site
+from twisted.web.static import Data
+
 from ticketd.emulator import tcp
 from tests.daemon import DaemonProcess
 from tests.test_dashboard_browser import INSTALL_HINT, browser_problem, start_browser
 
+ROOT = Path(__file__).resolve().parents[1]
 WAIT = 25.0
 PRINTERS = """
 [printers.receipt]
@@ -65,6 +70,14 @@ import('/ticketd.js').then((m) => m.TicketD.connect(undefined, options)).then((t
 """
 
 
+def readme_page() -> str:
+    """The HTML block of the README's section "A POS page in 20 lines"."""
+    text = (ROOT / "README.rst").read_text(encoding="utf-8")
+    block = text.split("A POS page in 20 lines", 1)[1].split(".. code-block:: html", 1)[1]
+    lines = block.split("</script>", 1)[0].strip("\n").splitlines()
+    return "\n".join(line[4:] for line in lines) + "\n</script>\n"
+
+
 class TicketdJsBrowserTests(TestCase):
     timeout = 120
 
@@ -100,6 +113,17 @@ class TicketdJsBrowserTests(TestCase):
         return self.blocking(self.driver.execute_script, script, *args)
 
     async def start(self, options: dict[str, Any]) -> tuple[Any, DaemonProcess]:
+        """The daemon, the browser on its /health page, the library connected."""
+        emulator, daemon = await self.start_daemon()
+        await self.blocking(self.driver.get, daemon.base_url + "/health")
+        await self.js(HARNESS)
+        if options.pop("admin", False):
+            options["adminToken"] = (daemon.state / "admin-token").read_text().strip()
+        booted = await self.blocking(self.driver.execute_async_script, BOOT, options)
+        self.assertEqual(booted, "connected")
+        return emulator, daemon
+
+    async def start_daemon(self) -> tuple[Any, DaemonProcess]:
         problem = browser_problem()
         if problem:
             self.fail(f"{problem}: {INSTALL_HINT}")
@@ -114,12 +138,6 @@ class TicketdJsBrowserTests(TestCase):
         profile.mkdir(parents=True)
         self.driver = await self.blocking(start_browser, str(profile))
         self.addCleanup(lambda: self.blocking(self.driver.quit))
-        await self.blocking(self.driver.get, daemon.base_url + "/health")
-        await self.js(HARNESS)
-        if options.pop("admin", False):
-            options["adminToken"] = (daemon.state / "admin-token").read_text().strip()
-        booted = await self.blocking(self.driver.execute_async_script, BOOT, options)
-        self.assertEqual(booted, "connected")
         return emulator, daemon
 
     def test_library_is_served_to_any_origin(self) -> Any:
@@ -136,6 +154,30 @@ class TicketdJsBrowserTests(TestCase):
             self.assertEqual(headers["Access-Control-Allow-Origin"], "*")
             self.assertIn(b"export class TicketD", body)
         return ensureDeferred(go())
+
+    def test_readme_pos_page(self) -> Any:
+        """The README's page as it is, on another origin (a loopback port of this test):
+        the module is imported across origins (CORS) and prints."""
+        return ensureDeferred(self.readme_scenario())
+
+    async def readme_scenario(self) -> None:
+        from selenium.webdriver.common.by import By
+
+        emulator, daemon = await self.start_daemon()
+        page = readme_page().replace("127.0.0.1:8766", f"127.0.0.1:{daemon.port}")
+        root = Resource()
+        root.putChild(b"", Data(page.encode("utf-8"), "text/html; charset=utf-8"))
+        web = self.reactor.listenTCP(0, Site(root), interface="127.0.0.1")
+        self.addCleanup(web.stopListening)
+        await self.blocking(self.driver.get, f"http://127.0.0.1:{web.getHost().port}/")
+        await self.until("document.getElementById('printer').textContent === 'receipt: Ready'",
+                         "the page to show the printer")
+        await self.blocking(lambda: self.driver.find_element(By.ID, "pay").click())
+        text = await self.until("document.getElementById('status').textContent.startsWith("
+                                "'Printed') && document.getElementById('status').textContent",
+                                "the page to say Printed")
+        self.assertRegex(text, r"^Printed \(job td-[0-9a-f]{24}\)$")
+        self.assertIn("Café 1,50 €".encode("cp1252"), emulator.received)
 
     def test_print_progress_hold_failure_cancel(self) -> Any:
         return ensureDeferred(self.print_scenario())
