@@ -4,9 +4,7 @@ the real daemon and a network printer (the emulator, in this test's reactor).
 The page is the daemon's own ``/health`` (same origin as ``/ws``); the library is
 ``import()``-ed from ``/ticketd.js``, so the path a POS page takes (the module's own URL
 names the daemon) is the one tested. Promises and progress are recorded in ``window`` and
-read back by polling: WebDriver calls block, so they run in a thread while the reactor
-keeps serving the emulated printer. Missing chromium, chromedriver or selenium is a
-failure, not a skip (see test_dashboard_browser.py).
+read back by polling. The browser as ``browser_support.py`` runs it (missing, it fails).
 """
 
 from __future__ import annotations
@@ -14,30 +12,18 @@ from __future__ import annotations
 import json
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from twisted.internet.defer import ensureDeferred
-from twisted.internet.threads import deferToThread
-from twisted.trial.unittest import TestCase
-
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 from twisted.web.static import Data
 
-from ticketd.emulator import tcp
+from tests.browser_support import EMULATED_PRINTER, BrowserCase
 from tests.daemon import DaemonProcess
-from tests.test_dashboard_browser import INSTALL_HINT, browser_problem, start_browser
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT = 25.0
-PRINTERS = """
-[printers.receipt]
-connection = "network"
-host = "127.0.0.1"
-port = $emulator
-default = true
-status_interval = 0.2
-"""
 #: In the page: every tracked promise's outcome and every job's progress, by name.
 HARNESS = """
 window.out = {}; window.progress = {}; window.printerStates = []; window.conns = [];
@@ -78,36 +64,20 @@ def readme_page() -> str:
     return "\n".join(line[4:] for line in lines) + "\n</script>\n"
 
 
-class TicketdJsBrowserTests(TestCase):
+class TicketdJsBrowserTests(BrowserCase):
     timeout = 120
-
-    def setUp(self) -> None:
-        from twisted.internet import reactor
-        self.reactor = reactor
-
-    def blocking(self, f: Callable[..., Any], *args: Any) -> Any:
-        return deferToThread(f, *args)
 
     def until(self, expression: str, what: str, timeout: float = WAIT) -> Any:
         """Poll a JavaScript expression until it is truthy; its value."""
-        from selenium.common.exceptions import TimeoutException
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        def waiting() -> Any:
-            try:
-                return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(
-                    lambda d: d.execute_script("return " + expression))
-            except TimeoutException:
-                raise AssertionError(f"timed out after {timeout:g} s waiting for {what}: "
-                                     f"{self.page_state()}") from None
-        return self.blocking(waiting)
+        return self.wait(self.driver, lambda d: d.execute_script("return " + expression),
+                         what, timeout, self.page_state)
 
     def page_state(self) -> str:
         try:
-            return json.dumps(self.driver.execute_script(
+            return ": " + json.dumps(self.driver.execute_script(
                 "return {out: window.out, progress: window.progress, conns: window.conns}"))
         except Exception as e:  # the report of a failure must not hide it
-            return f"(page state unreadable: {e})"
+            return f" (page state unreadable: {e})"
 
     def js(self, script: str, *args: Any) -> Any:
         return self.blocking(self.driver.execute_script, script, *args)
@@ -124,20 +94,7 @@ class TicketdJsBrowserTests(TestCase):
         return emulator, daemon
 
     async def start_daemon(self) -> tuple[Any, DaemonProcess]:
-        problem = browser_problem()
-        if problem:
-            self.fail(f"{problem}: {INSTALL_HINT}")
-        emulator, port = tcp.listen(self.reactor)
-        self.addCleanup(port.stopListening)
-        tmp = Path(self.mktemp()).resolve()
-        daemon = DaemonProcess(tmp / "daemon")
-        self.addCleanup(daemon.stop_async, self.reactor)
-        await daemon.start_async(self.reactor,
-                                 PRINTERS.replace("$emulator", str(port.getHost().port)))
-        profile = tmp / "chromium-profile"
-        profile.mkdir(parents=True)
-        self.driver = await self.blocking(start_browser, str(profile))
-        self.addCleanup(lambda: self.blocking(self.driver.quit))
+        emulator, daemon, self.driver, _ = await self.start_all(EMULATED_PRINTER)
         return emulator, daemon
 
     def test_library_is_served_to_any_origin(self) -> Any:
