@@ -1,116 +1,35 @@
 """Acceptance: the dashboard in a real browser (Debian's headless chromium via Selenium)
 against the real daemon with two printers, a virtual one and a network one (the emulator
-in this test's reactor). WebDriver calls block, so they run in a thread: the reactor keeps
-serving the emulated printer meanwhile.
-
-Missing chromium, chromedriver or selenium is a failure, not a skip: ``scripts/install
---test`` installs them. The screenshot is kept as ``dashboard.png`` in the test's temp dir.
+in this test's reactor); the browser as ``browser_support.py`` runs it (missing, it fails).
+The screenshot is kept as ``dashboard.png`` in the test's temp dir.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from twisted.internet.defer import ensureDeferred
-from twisted.internet.threads import deferToThread
-from twisted.trial.unittest import TestCase
 
-from ticketd.emulator import tcp
+from tests.browser_support import EMULATED_PRINTER, BrowserCase
 from tests.daemon import DaemonProcess
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-WAIT = 20.0
-PRINTERS = """
-[printers.receipt]
-connection = "network"
-host = "127.0.0.1"
-port = $emulator
-default = true
-aliases = ["58mm PT-210"]
-status_interval = 0.3
+PRINTERS = EMULATED_PRINTER + """aliases = ["58mm PT-210"]
 
 [printers.virt]
 connection = "virtual"
 """
-INSTALL_HINT = ("the browser test needs Debian's chromium and chromium-driver and the "
-                "selenium package: run scripts/install --test")
 
 
-def browser_problem() -> str | None:
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is not installed"
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-            return f"{path} is missing"
-    return None
-
-
-def start_browser(profile: str) -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                 f"--user-data-dir={profile}", "--window-size=1500,1000"):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-
-
-class DashboardBrowserTests(TestCase):
-    timeout = 90
-
-    def setUp(self) -> None:
-        from twisted.internet import reactor
-        self.reactor = reactor
-
-    def blocking(self, f: Callable[..., Any], *args: Any) -> Any:
-        """A WebDriver call, in a thread."""
-        return deferToThread(f, *args)
-
-    def wait(self, driver: Any, condition: Callable[[Any], Any], what: str) -> Any:
-        from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        def waiting() -> Any:
-            # Live updates redraw the rows: an element found a moment ago may be gone by
-            # the time it is read; that poll counts as "not yet" and the next one looks again.
-            try:
-                return WebDriverWait(driver, WAIT, poll_frequency=0.1,
-                                     ignored_exceptions=(StaleElementReferenceException,)
-                                     ).until(condition)
-            except TimeoutException:
-                raise AssertionError(f"timed out after {WAIT:g} s waiting for {what}") from None
-        return self.blocking(waiting)
-
+class DashboardBrowserTests(BrowserCase):
     def test_dashboard_shows_sends_and_previews(self) -> Any:
-        problem = browser_problem()
-        if problem:
-            self.fail(f"{problem}: {INSTALL_HINT}")
+        self.need_browser()
         return ensureDeferred(self.scenario())
 
     async def scenario(self) -> None:
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support.ui import Select
 
-        emulator, port = tcp.listen(self.reactor)
-        self.addCleanup(port.stopListening)
-        tmp = Path(self.mktemp()).resolve()
-        daemon = DaemonProcess(tmp / "daemon")
-        self.addCleanup(daemon.stop_async, self.reactor)
-        await daemon.start_async(self.reactor,
-                                 PRINTERS.replace("$emulator", str(port.getHost().port)))
-        profile = tmp / "chromium-profile"
-        profile.mkdir(parents=True)
-        driver = await self.blocking(start_browser, str(profile))
-        self.addCleanup(lambda: self.blocking(driver.quit))
+        emulator, daemon, driver, tmp = await self.start_all(PRINTERS)
         shot = tmp / "dashboard.png"
         try:
             await self._drive(driver, daemon, emulator, By, Select)

@@ -14,7 +14,7 @@ from ticketd.web.hosts import host_allowed, own_names
 from tests.http_support import SiteCase
 
 PATHS = ("/", "/health", "/ready", "/ws", "/preview", "/validate", "/jobs/x/preview.png",
-         "/metrics", "/static/app.js", "/examples", "/nowhere")
+         "/metrics", "/static/app.js", "/examples", "/ticketd.js", "/nowhere")
 UPGRADE = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
 

@@ -1,5 +1,5 @@
-"""The one HTTP site: ``/health``, ``/ready`` and ``/ws``; the dashboard is mounted beside
-them."""
+"""The one HTTP site: ``/health``, ``/ready``, ``/ticketd.js`` and ``/ws``; the dashboard is
+mounted beside them."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ticketd.config import ServerConfig
 from ticketd.jobs.service import PrintService
 from ticketd.web.access import admin_token
 from ticketd.web.access_log import redacting_formatter
+from ticketd.web.client_library import ClientLibraryResource
 from ticketd.web.connections import DeadlineChannel, PerClient, TooManyConnections
 from ticketd.web.health import HealthResource, ReadyResource
 from ticketd.web.hosts import HostRefused, host_allowed, own_names
@@ -76,6 +77,7 @@ def build_site(service: PrintService, server: ServerConfig, *, clock: Any,
     root = Root()
     root.putChild(b"health", HealthResource(service, started, clock.seconds, admin))
     root.putChild(b"ready", ReadyResource(service))
+    root.putChild(b"ticketd.js", ClientLibraryResource())
     if metrics is not None:
         from ticketd.web.metrics import MetricsResource
         root.putChild(b"metrics", MetricsResource(
