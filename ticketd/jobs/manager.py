@@ -166,19 +166,21 @@ class JobManager(service.MultiService):
     # --- submit / cancel / query -----------------------------------------------------------
 
     def submit(self, *, job_id: str, printer: str, source: str, kind: JobKind, payload: Any,
-               expires: float | None = None, hold: float | None = None
-               ) -> Deferred[Submission]:
+               expires: float | None = None, hold: float | None = None,
+               reprint_of: str | None = None) -> Deferred[Submission]:
         """Accept a job: Deferred firing with a Submission once it is on disk, or failing
         with SubmitError (queue full, stopping ...; already failed when that is known at
         once). Never raises. ``payload``: bytes for RAW, the document (parsed JSON) for
-        DOCUMENT; ``hold``: see :attr:`Job.hold`."""
+        DOCUMENT; ``hold``, ``reprint_of``: see :class:`Job`."""
         try:
-            return self._submit(job_id, printer, source, kind, payload, expires, hold)
+            return self._submit(job_id, printer, source, kind, payload, expires, hold,
+                                reprint_of)
         except SubmitError:
             return fail()
 
     def _submit(self, job_id: str, printer: str, source: str, kind: JobKind, payload: Any,
-                expires: float | None, hold: float | None) -> Deferred[Submission]:
+                expires: float | None, hold: float | None,
+                reprint_of: str | None = None) -> Deferred[Submission]:
         queue = self.queues.get(printer)
         if queue is None:
             raise UnknownPrinter(f"PRINTER: unknown printer {printer!r}; configured "
@@ -199,7 +201,8 @@ class JobManager(service.MultiService):
                 raise NotStorable(f"VALIDATION: the document cannot be stored: {e}") from None
         now = self.clock.seconds()
         job = Job(id=job_id, printer=printer, source=source, kind=kind, payload=payload,
-                  created=now, updated=now, expires=expires, hold=hold)
+                  created=now, updated=now, expires=expires, hold=hold,
+                  reprint_of=reprint_of)
         self._pending_inserts[job_id] += 1
         self._reserve(printer, +1)
 

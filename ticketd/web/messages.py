@@ -25,26 +25,20 @@ from ticketd.jobs.model import Job, JobEvent, JobKind, JobState
 from ticketd.jobs.service import CancelResult, PrintService, SubmitError, Submission
 from ticketd.web import replies
 from ticketd.web.access import BAD_ADMIN_TOKEN, OwnJobs, tokens_match
-from ticketd.web.frames import BadRequest, deadline_of, decode, job_id_of, safe_id, show
+from ticketd.web import operator
+from ticketd.web.frames import (BadRequest, Refused, deadline_of, decode, job_id_of, safe_id,
+                                show)
 from ticketd.web.live import Live
 from ticketd.web.ratelimit import TokenBucket
 from ticketd.web.replies import Message
 
 #: Messages that change or reveal jobs need the token; ``status``, ``ping`` and
 #: ``get_printers`` do not (Ticket Daemon's schema allows ``auth_token`` only on ``ticket``).
-NEEDS_TOKEN = frozenset({"ticket", "raw", "cancel", "job_status", "subscribe"})
+NEEDS_TOKEN = frozenset({"ticket", "raw", "cancel", "job_status", "subscribe",
+                         *operator.COMMANDS})
 #: Other clients' jobs need the admin token (access.py): not a cancel of one's own job.
-NEEDS_ADMIN = frozenset({"subscribe", "cancel"})
+NEEDS_ADMIN = frozenset({"subscribe", "cancel", *operator.COMMANDS})
 Send = Callable[[Message], None]
-
-
-class Refused(BadRequest):
-    """A refusal that leaves an audit event (``audit=True``): a bad token or a refused job.
-    ``reason``: auth_failed, unknown_printer, rate_limited, queue_full, unavailable."""
-
-    def __init__(self, mensaje: str, job_id: str | None, reason: str) -> None:
-        super().__init__(mensaje, job_id)
-        self.reason = reason
 
 
 class Hub:
@@ -232,7 +226,8 @@ class Session:
         profile = datos.get("profile")
         model = profile.get("model") if isinstance(profile, dict) else None
         printer = self._printer(model if isinstance(model, str) else None, job_id)
-        self._submit(job_id, printer, JobKind.DOCUMENT, datos, self._deadline(message, job_id))
+        self._submit(job_id, "ticket", self._print(message, job_id, printer, JobKind.DOCUMENT,
+                                                   datos))
 
     def raw(self, message: dict[str, Any]) -> None:
         job_id = job_id_of(message, required=False)
@@ -251,8 +246,8 @@ class Session:
         name = datos.get("printer")
         if name is not None and not isinstance(name, str):
             raise BadRequest("Field 'datos.printer' must be a string", job_id)
-        self._submit(job_id, self._printer(name, job_id, explicit=True), JobKind.RAW, data,
-                     self._deadline(message, job_id))
+        printer = self._printer(name, job_id, explicit=True)
+        self._submit(job_id, "raw", self._print(message, job_id, printer, JobKind.RAW, data))
 
     def job_status(self, message: dict[str, Any]) -> None:
         job_id = job_id_of(message, required=True)
@@ -262,7 +257,8 @@ class Session:
             if job is None:
                 self.send(replies.error(f"Unknown job id: {job_id}", job_id))
                 return
-            self.send(replies.job_state(job, self.hub.service.position(job)))
+            service = self.hub.service
+            self.send(replies.job_state(job, service.position(job), service.waiting(job)))
 
         self._later(self.hub.service.job(job_id), found, job_id)
 
@@ -303,7 +299,7 @@ class Session:
     COMMANDS: dict[str, Callable[[Session, dict[str, Any]], None]] = {
         "ticket": ticket, "raw": raw, "status": status, "ping": ping,
         "get_printers": get_printers, "job_status": job_status, "cancel": cancel,
-        "subscribe": subscribe, "validate": validate,
+        "subscribe": subscribe, "validate": validate, **operator.COMMANDS,
     }
 
     # --- helpers ---------------------------------------------------------------------------
@@ -322,11 +318,17 @@ class Session:
         except SubmitError as e:
             raise Refused(str(e), job_id, e.audit or "unavailable") from None
 
-    def _deadline(self, message: dict[str, Any], job_id: str | None) -> float | None:
-        return deadline_of(message, self.hub.clock.seconds(), job_id)
+    def _print(self, message: dict[str, Any], job_id: str | None, printer: str,
+               kind: JobKind, payload: Any) -> Callable[[str], Deferred[Submission]]:
+        """How a ``ticket`` or ``raw`` job is submitted, with its deadline."""
+        expires = deadline_of(message, self.hub.clock.seconds(), job_id)
+        return lambda job_id: self.hub.service.submit(
+            job_id=job_id, printer=printer, source="ws", kind=kind, payload=payload,
+            expires=expires)
 
-    def _submit(self, job_id: str | None, printer: str, kind: JobKind, payload: Any,
-                expires: float | None = None) -> None:
+    def _submit(self, job_id: str | None, tipo: str,
+                submit: Callable[[str], Deferred[Submission]]) -> None:
+        """Submit a job (``submit(job_id)``): ``ack`` or ``error``, later its ``result``."""
         if self.bucket is not None and not self.bucket.take(self.hub.clock.seconds()):
             raise Refused(replies.RATE_LIMITED, job_id, "rate_limited")
         job_id = job_id or uuid.uuid4().hex
@@ -335,8 +337,7 @@ class Session:
         self.hub.wait(job_id, self)
         self.jobs.add(job_id)
         self._unacked[job_id] += 1
-        d = self.hub.service.submit(job_id=job_id, printer=printer, source="ws", kind=kind,
-                                    payload=payload, expires=expires)
+        d = submit(job_id)
 
         def accepted(sub: Submission) -> None:
             job = sub.job
@@ -358,8 +359,7 @@ class Session:
             if f.check(SubmitError):
                 mensaje = str(f.value)
                 if f.value.audit is not None:  # refused at the door: an audit event
-                    self._audit(kind.value if kind is JobKind.RAW else "ticket", job_id,
-                                f.value.audit, mensaje)
+                    self._audit(tipo, job_id, f.value.audit, mensaje)
             else:
                 self.log.failure("ws {peer}: submit {job} failed", f, peer=self.peer,
                                  job=job_id)
