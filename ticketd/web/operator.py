@@ -58,24 +58,24 @@ def reprint(session: Session, message: dict[str, Any]) -> None:
         session._later(service.reprint_id(old), submit, None)
 
 
-def pause(session: Session, message: dict[str, Any]) -> None:
-    request_id = safe_id(message)
-    printer = _printer(session, message, request_id)
-    if session.hub.service.pause(printer):
-        mensaje = f"Paused {printer}: its jobs wait until it is resumed"
-    else:
-        mensaje = f"{printer} is already paused"
-    session.send(_answer("paused", mensaje, request_id, printer=printer))
+#: tipo -> (paused, reply status, the mensaje when it changed, when it did not)
+_HOLDS = {
+    "pause": (True, "paused", "Paused {}: its jobs wait until it is resumed",
+              "{} is already paused"),
+    "resume": (False, "resumed_printer", "Resumed {}: its queued jobs print",
+               "{} was not paused"),
+}
 
 
-def resume(session: Session, message: dict[str, Any]) -> None:
+def hold(session: Session, message: dict[str, Any]) -> None:
+    """``pause`` and ``resume``: the operator's hold of a printer's queue."""
+    paused, kind, changed, unchanged = _HOLDS[message["tipo"]]
     request_id = safe_id(message)
     printer = _printer(session, message, request_id)
-    if session.hub.service.resume(printer):
-        mensaje = f"Resumed {printer}: its queued jobs print"
-    else:
-        mensaje = f"{printer} was not paused"
-    session.send(_answer("resumed_printer", mensaje, request_id, printer=printer))
+    service = session.hub.service
+    done = service.pause(printer) if paused else service.resume(printer)
+    session.send(_answer(kind, (changed if done else unchanged).format(printer), request_id,
+                         printer=printer))
 
 
 def clear(session: Session, message: dict[str, Any]) -> None:
@@ -98,8 +98,8 @@ def test_page(session: Session, message: dict[str, Any]) -> None:
 
 
 COMMANDS: dict[str, Callable[[Session, dict[str, Any]], None]] = {
-    "reprint": reprint, "pause": pause, "resume": resume, "clear": clear,
+    "reprint": reprint, "pause": hold, "resume": hold, "clear": clear,
     "test_page": test_page,
 }
 
-__all__ = ["COMMANDS", "reprint", "pause", "resume", "clear", "test_page"]
+__all__ = ["COMMANDS", "reprint", "hold", "clear", "test_page"]
