@@ -1,15 +1,20 @@
 """The operator's WebSocket messages (``reprint``, ``pause``, ``resume``, ``clear``,
 ``test_page``) through the sans-IO WebSocket layer against the real print service and job
-manager (tests.fakes.Rig): fake printer connections, a Clock, inline threads."""
+manager (tests.fakes.Rig: fake printer connections, a Clock, inline threads), and once
+through the real daemon over a socket (OverTheSocketTests)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet.defer import Deferred
+
 from ticketd.jobs.api import PAUSED
+from ticketd.printers.virtual import spool_name
 from ticketd.web.access import BAD_ADMIN_TOKEN
 from tests.test_ws_live import events
 from tests.test_ws_messages import DOC, PAPER_OUT, Base, Client
+from tests.ws_support import DaemonTestCase
 
 ADMIN = "adm-operator"
 UNKNOWN = "PRINTER: unknown printer 'nope'; configured printers: p1, p2"
@@ -200,3 +205,46 @@ class TestPageTests(OperatorBase):
         ack = self.ask("test_page", datos={"printer": "p1"})  # no id: one is made
         self.assertEqual(ack["tipo"], "ack")
         self.assertTrue(ack["id"])
+
+
+class OverTheSocketTests(DaemonTestCase):
+    """The same through the real daemon: a WebSocket, the wiring of tap.py, the journal."""
+
+    server = f'admin_token = "{ADMIN}"'
+
+    def ask(self, tipo: str, match: str, **fields: Any) -> Deferred[dict[str, Any]]:
+        return self.within(self.client.request(
+            {"tipo": tipo, "admin_token": ADMIN, **fields},
+            lambda m: m.get("tipo") in ("error", match) or m.get("status") == match))
+
+    async def test_reprint_pause_clear_and_test_page(self) -> None:
+        await self.within(self.client.raw(b"\x1b@first\n", "virt", "e-1"))
+        await self.within(self.client.result("e-1"))
+        ack = await self.ask("reprint", "ack", datos={"job": "e-1"})
+        self.assertEqual((ack["tipo"], ack["id"], ack["printer"]),
+                         ("ack", "e-1~reprint-1", "virt"))
+        result = await self.within(self.client.result("e-1~reprint-1"))
+        self.assertEqual(result["state"], "printed")
+        spool = self.daemon.spool("virt")
+        reprinted = spool / spool_name('e-1~reprint-1')
+        self.assertEqual(reprinted.read_bytes(), b"\x1b@first\n")
+        state = await self.within(self.client.job_status("e-1~reprint-1"))
+        self.assertEqual(state["reprint_of"], "e-1")
+
+        paused = await self.ask("pause", "paused", datos={"printer": "receipt"})
+        self.assertEqual(paused["mensaje"], "Paused receipt: its jobs wait until it is resumed")
+        await self.within(self.client.raw(b"waits\n", "receipt", "e-2"))
+        state = await self.within(self.client.job_status("e-2"))
+        self.assertEqual((state["state"], state["mensaje"]), ("queued", PAUSED))
+        cleared = await self.ask("clear", "cleared", datos={"printer": "receipt"})
+        self.assertEqual(cleared["cancelled"], ["e-2"])
+        self.assertEqual((await self.within(self.client.result("e-2")))["state"], "cancelled")
+        resumed = await self.ask("resume", "resumed_printer", datos={"printer": "receipt"})
+        self.assertEqual(resumed["printer"], "receipt")
+
+        before = len(self.emulator.received)
+        ack = await self.ask("test_page", "ack", id="e-tp", datos={"printer": "58mm PT-210"})
+        self.assertEqual((ack["id"], ack["printer"]), ("e-tp", "receipt"))
+        self.assertEqual((await self.within(self.client.result("e-tp")))["status"], "success")
+        await self.within(self.emulator.when_received(lambda b: b"Test page" in b[before:]))
+        self.assertNotIn(b"waits", self.emulator.received)
