@@ -95,6 +95,14 @@ class UpstreamSchemaTests(TestCase):
             {"tipo": "validate", "id": "v-bad", "datos": {"commands": "no"}},
             {"tipo": "nope"}, {"no": "tipo"}, "{not json", "[1, 2]", b"\0binary",
             self.raw("r-good"),  # the same id again: a duplicate
+            # the operator's messages (no admin token configured here)
+            {"tipo": "reprint", "datos": {"job": "r-good"}},
+            {"tipo": "reprint", "id": "re-2", "datos": {"job": "zz"}},
+            {"tipo": "pause", "datos": {"printer": "p2"}}, {"tipo": "clear", "id": "cl",
+                                                            "datos": {"printer": "p2"}},
+            {"tipo": "resume", "datos": {"printer": "p2"}},
+            {"tipo": "test_page", "id": "tp", "datos": {"printer": "p2"}},
+            {"tipo": "pause", "datos": {"printer": "nope"}}, {"tipo": "reprint"},
         ]
         for request in requests:
             self.send(request)
@@ -116,8 +124,11 @@ class UpstreamSchemaTests(TestCase):
             self.assertIn(message["tipo"], BY_TIPO, message)
             self.assertEqual(check(message), [], message)
         extensions = {m["status"] for m in self.out if m["tipo"] == "info"}
-        self.assertLessEqual({"job", "validation", "snapshot", "event"}, extensions)
+        self.assertLessEqual({"job", "validation", "snapshot", "event", "paused",
+                              "resumed_printer", "cleared"}, extensions)
         results = {m["id"]: m for m in self.out if m["tipo"] == "result"}
+        self.assertEqual((results["tp"]["status"], results["r-good~reprint-1"]["status"]),
+                         ("success", "success"))
         self.assertEqual((results["h-print"]["status"], results["h-print"]["state"]),
                          ("success", "printed"))
         self.assertEqual((results["h-cancel"]["status"], results["h-cancel"]["state"]),

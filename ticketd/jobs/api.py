@@ -17,7 +17,8 @@ from ticketd.printers.status import UNKNOWN_YET, Condition, PrinterStatus
 
 __all__ = ["fault_reason", "fault_text", "SubmitError", "ShuttingDown", "NotStorable", "QueueFull", "UnknownPrinter",
            "Submission", "CancelResult", "PrinterEvent", "PrinterSnapshot", "DocumentError",
-           "PrinterStatus", "UNKNOWN_YET", "JournalState", "JOURNAL_OK"]
+           "PrinterStatus", "UNKNOWN_YET", "JournalState", "JOURNAL_OK", "PAUSED",
+           "NotReprintable"]
 
 
 _FAULT_PREFIX = "PRINTER: "
@@ -126,6 +127,17 @@ class PrinterSnapshot:
     last_error: str | None
     running: bool
     default: bool
+    paused: bool = False  # by the operator: its jobs wait, queued, until resumed
+
+
+#: What a queued job of a paused printer reports (``job_status``, the dashboard).
+PAUSED = "Waiting: Paused by the operator"
+
+
+class NotReprintable(SubmitError):
+    """A reprint refused: the old job is unknown, not finished, or its bytes are gone."""
+
+
 @attrs.frozen
 class JournalState:
     """Whether the journal's last write worked (``error``: SQLite's own words if not).

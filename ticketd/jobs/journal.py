@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     expires REAL,
     attempts INTEGER NOT NULL DEFAULT 0,
     bytes INTEGER NOT NULL DEFAULT 0,
-    hold REAL
+    hold REAL,
+    reprint_of TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_open ON jobs (state) WHERE state IN ('queued','held','printing');
 CREATE INDEX IF NOT EXISTS jobs_printer ON jobs (printer, seq);
@@ -79,9 +80,9 @@ _BAD_RECORD = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.DataError
                sqlite3.ProgrammingError, ValueError, TypeError, OverflowError)
 
 _COLUMNS = ("seq, id, printer, source, kind, payload, state, reason, warnings, created, "
-            "updated, started, finished, expires, attempts, bytes, hold")
+            "updated, started, finished, expires, attempts, bytes, hold, reprint_of")
 #: Columns added after the first release: (name, type), added to an older journal on open.
-_ADDED_COLUMNS = (("hold", "REAL"),)
+_ADDED_COLUMNS = (("hold", "REAL"), ("reprint_of", "TEXT"))
 
 
 @attrs.frozen
@@ -138,14 +139,14 @@ def _payload(blob: bytes | None) -> bytes | None:
 
 def _job(row: Sequence[object], with_payload: bool = True) -> Job:
     (seq, id_, printer, source, kind, payload, state, reason, warnings, created, updated,
-     started, finished, expires, attempts, nbytes, hold) = row
+     started, finished, expires, attempts, nbytes, hold, reprint_of) = row
     k = JobKind(kind)
     return Job(id=id_, printer=printer, source=source, kind=k,
                payload=_payload(payload) if with_payload else None,  # type: ignore[arg-type]
                created=created, state=JobState(state), reason=reason,
                warnings=tuple(json.loads(warnings)), expires=expires, updated=updated,
                started=started, finished=finished, attempts=attempts, bytes_written=nbytes,
-               seq=seq, hold=hold)
+               seq=seq, hold=hold, reprint_of=reprint_of)
 
 
 class Journal:
@@ -257,12 +258,12 @@ class Journal:
 
     def _insert(self, job: Job) -> Job | None:
         cur = self._db.execute(
-            f"INSERT INTO jobs ({_COLUMNS}) VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+            f"INSERT INTO jobs ({_COLUMNS}) VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
             "ON CONFLICT(id) DO NOTHING",
             (job.id, job.printer, job.source, job.kind.value, bytes(job.payload),
              job.state.value, job.reason, json.dumps(list(job.warnings)), job.created,
              job.updated or job.created, job.started, job.finished, job.expires,
-             job.attempts, job.bytes_written, job.hold))
+             job.attempts, job.bytes_written, job.hold, job.reprint_of))
         if cur.rowcount == 0:
             return self.get(job.id)
         job.seq = int(cur.lastrowid or 0)  # the first state is the row's (created, state)

@@ -20,7 +20,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from ticketd.config import Config, PrinterConfig
-from ticketd.jobs.api import (CancelResult, NotRecorded, NotStorable,
+from ticketd.jobs.api import (CancelResult, NotRecorded, NotStorable, PrinterEvent,
                              QueueFull, ShuttingDown, SubmitError, Submission, UnknownPrinter)
 from ticketd.jobs.changes import Changes, Outcome
 from ticketd.jobs.commit import GroupCommitter
@@ -167,19 +167,21 @@ class JobManager(service.MultiService):
     # --- submit / cancel / query -----------------------------------------------------------
 
     def submit(self, *, job_id: str, printer: str, source: str, kind: JobKind, payload: Any,
-               expires: float | None = None, hold: float | None = None
-               ) -> Deferred[Submission]:
+               expires: float | None = None, hold: float | None = None,
+               reprint_of: str | None = None) -> Deferred[Submission]:
         """Accept a job: Deferred firing with a Submission once it is on disk, or failing
         with SubmitError (queue full, stopping ...; already failed when that is known at
         once). Never raises. ``payload``: bytes for RAW, the document (parsed JSON) for
-        DOCUMENT; ``hold``: see :attr:`Job.hold`."""
+        DOCUMENT; ``hold``, ``reprint_of``: see :class:`Job`."""
         try:
-            return self._submit(job_id, printer, source, kind, payload, expires, hold)
+            return self._submit(job_id, printer, source, kind, payload, expires, hold,
+                                reprint_of)
         except SubmitError:
             return fail()
 
     def _submit(self, job_id: str, printer: str, source: str, kind: JobKind, payload: Any,
-                expires: float | None, hold: float | None) -> Deferred[Submission]:
+                expires: float | None, hold: float | None,
+                reprint_of: str | None = None) -> Deferred[Submission]:
         queue = self.queues.get(printer)
         if queue is None:
             raise UnknownPrinter(f"PRINTER: unknown printer {printer!r}; configured "
@@ -200,7 +202,8 @@ class JobManager(service.MultiService):
                 raise NotStorable(f"VALIDATION: the document cannot be stored: {e}") from None
         now = self.clock.seconds()
         job = Job(id=job_id, printer=printer, source=source, kind=kind, payload=payload,
-                  created=now, updated=now, expires=expires, hold=hold)
+                  created=now, updated=now, expires=expires, hold=hold,
+                  reprint_of=reprint_of)
         self._pending_inserts[job_id] += 1
         self._reserve(printer, +1)
 
@@ -344,6 +347,11 @@ class JobManager(service.MultiService):
                        jobs: Iterable[Job] = ()) -> None:
         """``printer``'s status is ``new``: its hold takes or lets go ``jobs``."""
         self.holds.status(printer, old, new, jobs)
+
+    def printer_changed(self, printer: str, status: PrinterStatus) -> None:
+        """Something of the printer's besides its status changed (paused ...): listeners
+        read its figures again."""
+        self._emit(PrinterEvent(printer, status, status))
 
     def _remember(self, job: Job) -> None:
         self._recent[job.id] = job

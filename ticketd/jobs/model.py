@@ -119,6 +119,7 @@ class Job:
     #: server's way, which tills rely on). Journaled: it survives a restart.
     hold: float | None = None
     held_since: float | None = None  # in memory only: when the current hold began
+    reprint_of: str | None = None  # the finished job whose bytes this one prints again
 
     def transition(self, new: JobState, at: float, reason: str | None = None) -> JobState:
         """Move to ``new``; returns the old state. Raises InvalidTransition."""
@@ -169,6 +170,7 @@ class Job:
             "updated": self.updated, "started": self.started, "finished": self.finished,
             "expires": self.expires, "attempts": self.attempts,
             "bytes": self.bytes_written,
+            **({"reprint_of": self.reprint_of} if self.reprint_of is not None else {}),
         }
 
 

@@ -35,8 +35,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from twisted.application import service
-from twisted.internet.defer import (CancelledError, Deferred, DeferredQueue,
-                                    ensureDeferred, succeed)
+from twisted.internet.defer import CancelledError, Deferred, ensureDeferred, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall, deferLater
 from twisted.logger import Logger
@@ -48,6 +47,7 @@ from ticketd.jobs.job_steps import (Action, Expire, Fail, GiveUp, Hold, JobSteps
                                     PrepareAndCheck, RecordPrinted, RecordPrinting, Retry,
                                     RetryLater, SetStatus, Write)
 from ticketd.jobs.model import Job, JobState
+from ticketd.jobs.paused_queue import PausableQueue
 from ticketd.jobs.printer_work import Prepare, PreparationError, PrinterWork
 from ticketd.jobs.thread_calls import Runner, ThreadCalls, Threads, ThreadStuck
 from ticketd.printers.connection import PrinterConnection
@@ -89,7 +89,7 @@ class PrinterQueue(service.Service):
         self._thread_work = PrinterWork(config, connection, prepare)
         self.sink = sink
         self._threads = threads
-        self.queue: DeferredQueue[Job] = DeferredQueue()
+        self.queue: PausableQueue[Job] = PausableQueue()  # the operator may pause it
         self.status: PrinterStatus = UNKNOWN_YET
         self.current: Job | None = None
         self.writing = False

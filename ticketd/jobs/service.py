@@ -10,7 +10,10 @@ see a printer queue, the journal or a printer connection. What they get back is 
   :meth:`~PrintService.subscribe` to every job and printer event;
 - printers: :meth:`~PrintService.printers`, immutable snapshots; routing by name, alias
   or ``profile.model``; :meth:`~PrintService.discover` (configured and detected printers);
-- documents: :meth:`~PrintService.validate` and the previews.
+- documents: :meth:`~PrintService.validate` and the previews;
+- the operator: :meth:`~PrintService.reprint`, :meth:`~PrintService.pause`,
+  :meth:`~PrintService.resume`, :meth:`~PrintService.clear`,
+  :meth:`~PrintService.test_page`.
 
 Validation, previews and discovery run off the reactor through an injected thread runner,
 previews at most ``parallel`` at a time so that a burst of them cannot starve the
@@ -21,22 +24,26 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
-from twisted.internet.defer import Deferred, DeferredSemaphore, fail
+from twisted.internet.defer import Deferred, DeferredSemaphore, fail, gatherResults
 
 from ticketd import paper
 from ticketd.config import PrinterConfig
 from ticketd.jobs import pictures
-from ticketd.jobs.api import (UNKNOWN_YET, CancelResult, DocumentError, JournalState,
-                              NotRecorded, NotStorable, PrinterEvent, PrinterSnapshot, QueueFull,
-                              ShuttingDown, SubmitError, Submission, UnknownPrinter)
+from ticketd.documents.testpage import test_page
+from ticketd.jobs.api import (PAUSED, UNKNOWN_YET, CancelResult, DocumentError, JournalState,
+                              NotRecorded, NotReprintable, NotStorable, PrinterEvent,
+                              PrinterSnapshot, QueueFull, ShuttingDown, SubmitError,
+                              Submission, UnknownPrinter)
 from ticketd.jobs.manager import JobManager
-from ticketd.jobs.model import Job, JobKind
+from ticketd.jobs.model import Job, JobKind, JobState
+from ticketd.jobs.printer_queue import PrinterQueue
 from ticketd.printers.discovery import SCANNERS, Discovery, Entry
 from ticketd.printers.status import PrinterStatus
 
 __all__ = ["PrintService", "SubmitError", "ShuttingDown", "NotStorable", "NotRecorded", "QueueFull",
            "UnknownPrinter", "Submission", "CancelResult", "PrinterEvent", "PrinterSnapshot",
-           "DocumentError", "JobKind", "PrinterStatus", "UNKNOWN_YET", "JournalState"]
+           "DocumentError", "JobKind", "PrinterStatus", "UNKNOWN_YET", "JournalState",
+           "NotReprintable", "PAUSED"]
 
 PARALLEL = 2  # previews drawn at once
 Runner = Callable[..., Deferred]
@@ -162,7 +169,8 @@ class PrintService:
             capacity=p.queue_capacity, held=q.held,
             printing=q.current.id if q.current is not None and q.writing else None,
             jobs_processed=q.jobs_processed, jobs_failed=q.jobs_failed,
-            last_error=q.last_error, running=bool(q.running), default=p.default)
+            last_error=q.last_error, running=bool(q.running), default=p.default,
+            paused=q.queue.paused)
 
     # --- documents -------------------------------------------------------------------------
 
@@ -190,3 +198,103 @@ class PrintService:
             return self._pictures.run(self._run, pictures.job_png, job, dots)
 
         return self._manager.stored(job_id).addCallback(found)
+
+    # --- the operator ----------------------------------------------------------------------
+
+    def reprint(self, old_id: str, new_id: str | None = None, source: str = "ws"
+                ) -> Deferred[Submission]:
+        """Print the bytes of finished job ``old_id`` again, as job ``new_id`` (None:
+        :meth:`reprint_id`) on the same printer, with ``reprint_of`` set. A document job's
+        document is printed again (it renders to the same bytes), read from the journal
+        when the job in memory no longer has it. Fails with NotReprintable."""
+
+        def found(job: Job | None) -> Job | Deferred[Job]:
+            if job is None:
+                raise NotReprintable(f"JOB: unknown job {old_id!r}")
+            if not job.state.final:
+                raise NotReprintable(f"JOB: job {old_id!r} is not finished yet (state "
+                                     f"{job.state.value})")
+            return job if job.payload is not None else \
+                self._manager.stored(old_id).addCallback(kept)
+
+        def kept(job: Job | None) -> Job:
+            if job is None or job.payload is None:
+                raise NotReprintable(f"JOB: the bytes of job {old_id!r} are no longer kept")
+            return job
+
+        def named(job: Job) -> Deferred[Submission]:
+            if new_id is not None:
+                return again(new_id, job)
+            return self.reprint_id(old_id).addCallback(again, job)
+
+        def again(job_id: str, job: Job) -> Deferred[Submission]:
+            payload = job.document() if job.kind is JobKind.DOCUMENT else bytes(job.payload)
+            return self._manager.submit(job_id=job_id, printer=job.printer, source=source,
+                                        kind=job.kind, payload=payload, reprint_of=old_id)
+
+        d = self._manager.get(old_id).addCallback(found).addCallback(named)
+        return d.addErrback(self._journal_reason)
+
+    def reprint_id(self, old_id: str) -> Deferred[str]:
+        """``OLD~reprint-N``, N the first (from 1) no known job has."""
+
+        def free(n: int) -> Deferred[str]:
+            candidate = f"{old_id}~reprint-{n}"
+            return self._manager.get(candidate).addCallback(
+                lambda job: candidate if job is None else free(n + 1))
+
+        return free(1)
+
+    def pause(self, printer: str) -> bool:
+        """The operator's hold of ``printer``'s queue: no job starts (one being printed
+        ends), the jobs stay queued and report :data:`PAUSED`. In memory only: a restart
+        resumes. False if it was paused already; raises UnknownPrinter."""
+        return self._set_paused(printer, True)
+
+    def resume(self, printer: str) -> bool:
+        """End the operator's pause; False if the printer was not paused."""
+        return self._set_paused(printer, False)
+
+    def _set_paused(self, printer: str, paused: bool) -> bool:
+        queue = self._queue(printer)
+        changed = queue.queue.pause(paused)
+        if changed:  # a printer event: the dashboards and metrics read the new figures
+            self._manager.printer_changed(printer, queue.status)
+        return changed
+
+    def waiting(self, job: Job) -> str | None:
+        """Why a queued job waits when its printer's status does not say it: PAUSED."""
+        queue = self._manager.queues.get(job.printer)
+        if job.state is JobState.QUEUED and queue is not None and queue.queue.paused:
+            return PAUSED
+        return None
+
+    def clear(self, printer: str) -> Deferred[list[str]]:
+        """Cancel every queued or held job of ``printer`` (not one being printed); fires
+        with the ids cancelled, oldest first. Raises UnknownPrinter."""
+        self._queue(printer)
+        jobs = sorted((j for j in self._manager.open_jobs()
+                       if j.printer == printer and j.state.waiting), key=lambda j: j.seq)
+        d = gatherResults([self._manager.cancel(j.id) for j in jobs], consumeErrors=True)
+        return d.addCallback(lambda done: [r.job.id for r in done
+                                           if r.cancelled and r.job is not None])
+
+    def test_page(self, printer: str, job_id: str, source: str = "ws"
+                  ) -> Deferred[Submission]:
+        """Print ticketd's test page (:mod:`ticketd.documents.testpage`) on ``printer``:
+        its name, the time, a ruler as wide as its paper, a sample of its code table."""
+        p = self._printers.get(printer)
+        if p is None:
+            return self.submit(job_id=job_id, printer=printer, source=source,
+                               kind=JobKind.DOCUMENT, payload={})  # refused: unknown
+        page = test_page(printer, paper_width=p.paper_width, dpi=p.dpi,
+                         code_table=p.code_table, now=self._manager.clock.seconds())
+        return self.submit(job_id=job_id, printer=printer, source=source,
+                           kind=JobKind.DOCUMENT, payload=page)
+
+    def _queue(self, printer: str) -> PrinterQueue:
+        queue = self._manager.queues.get(printer)
+        if queue is None:
+            raise UnknownPrinter(f"PRINTER: unknown printer {printer!r}; configured "
+                                 f"printers: {', '.join(self._printers)}")
+        return queue

@@ -1,6 +1,8 @@
 """The dashboard at ``/``: one static page (``static/``: HTML, JS, CSS; no build step, no
-CDN) that talks to ``/ws`` (``subscribe``, ``validate``, ``ticket``, ``cancel``) and to the
-preview resources, plus ``/examples`` (the shipped example documents, listed as JSON).
+CDN) that talks to ``/ws`` (``subscribe``, ``validate``, ``ticket``, ``cancel``,
+``job_status`` and the operator's ``reprint``, ``pause``, ``resume``, ``clear``,
+``test_page``) and to the preview resources, plus ``/examples`` (the shipped example
+documents, listed as JSON). It holds from a 1366x768 screen down to a phone.
 
 The page never holds the auth token in its HTML: when the server has one, the page asks
 for it and keeps it in the browser's sessionStorage. The admin token (``access.py``) is in

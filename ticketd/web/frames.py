@@ -23,6 +23,15 @@ class BadRequest(Exception):
         self.job_id = job_id
 
 
+class Refused(BadRequest):
+    """A refusal that leaves an audit event (``audit=True``): a bad token or a refused job.
+    ``reason``: auth_failed, unknown_printer, rate_limited, queue_full, unavailable."""
+
+    def __init__(self, mensaje: str, job_id: str | None, reason: str) -> None:
+        super().__init__(mensaje, job_id)
+        self.reason = reason
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 

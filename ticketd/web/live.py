@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from ticketd.jobs.model import JobEvent
@@ -26,7 +26,7 @@ from ticketd.web import replies
 from ticketd.web.frames import BadRequest, safe_id
 from ticketd.web.replies import Message
 
-SNAPSHOT_JOBS = 20  # recent jobs per printer in a snapshot
+SNAPSHOT_JOBS = 200  # recent jobs in a snapshot, of every printer: the dashboard's list
 MAX_PENDING = 5000  # events kept behind a snapshot being read (beyond: the feed restarts)
 MAX_VALIDATING = 4  # validations in flight per connection
 
@@ -50,7 +50,7 @@ def printer_state(snap: PrinterSnapshot) -> dict[str, Any]:
         "name": snap.name, "connection": snap.connection,
         "status": status.text, "ok": status.ok, "paper_near_end": status.paper_near_end,
         "queue": snap.queue, "capacity": snap.capacity, "held": snap.held,
-        "printing": snap.printing,
+        "printing": snap.printing, "paused": snap.paused,
     }
     if status.detail:
         state["detail"] = status.detail
@@ -84,18 +84,15 @@ def printer_event(snap: PrinterSnapshot) -> Message:
 
 
 def snapshot(service: PrintService, limit: int = SNAPSHOT_JOBS) -> Deferred[Message]:
-    """Every printer's state now and its ``limit`` most recent jobs from the journal."""
-    snaps = service.printers()
-    printers = [printer_state(p) for p in snaps]
-    reads = [service.recent(p.name, limit) for p in snaps]
+    """Every printer's state now and the ``limit`` most recent jobs from the journal."""
+    printers = [printer_state(p) for p in service.printers()]
 
-    def built(results: list[list[Any]]) -> Message:
-        jobs = [job.summary() for found in results for job in found]
-        jobs.sort(key=lambda j: j["created"], reverse=True)
+    def built(found: list[Any]) -> Message:
+        jobs = [job.summary() for job in found]  # newest first
         return replies.extension("snapshot", f"{len(printers)} printer(s), {len(jobs)} recent "
                                  "job(s)", printers=printers, jobs=jobs)
 
-    return gatherResults(reads, consumeErrors=True).addCallback(built)
+    return service.recent(None, limit).addCallback(built)
 
 
 def validation(request_id: str | None, errors: list[str]) -> Message:

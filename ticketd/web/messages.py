@@ -1,9 +1,9 @@
 """The WebSocket API's message handling, without sockets (docs/protocol.rst, "WebSocket
 API").
 
-A :class:`Hub` (one per server) holds what all connections share: the print service, the
-tokens, the rate limit, and the routing of each job's ``result`` to the connections waiting
-for it. A :class:`Session` (one per connection) turns each incoming frame into a command
+A :class:`Hub` (one per server, its routing in ``routing.py``) holds what all connections share: the print
+service, the tokens, the rate limit, and the routing of each job's news to the connections
+waiting for it. A :class:`Session` (one per connection) turns each incoming frame into a command
 and its replies, handed to a ``send(dict)`` callback; ``ws.py`` only moves bytes.
 
 Bad input never raises: each frame gets exactly one immediate reply (plus a later
@@ -21,58 +21,28 @@ from typing import Any, Callable
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
-from ticketd.jobs.model import Job, JobEvent, JobKind
-from ticketd.jobs.service import (CancelResult, PrinterEvent, PrintService, SubmitError,
-                                  Submission)
+from ticketd.jobs.model import Job, JobKind
+from ticketd.jobs.service import CancelResult, SubmitError, Submission
 from ticketd.web import replies
 from ticketd.web.access import BAD_ADMIN_TOKEN, OwnJobs, tokens_match
-from ticketd.web.frames import BadRequest, deadline_of, decode, job_id_of, safe_id, show
-from ticketd.web.live import Live
+from ticketd.web import operator
+from ticketd.web.frames import (BadRequest, Refused, deadline_of, decode, job_id_of, safe_id,
+                                show)
+from ticketd.web.routing import Routing
 from ticketd.web.ratelimit import TokenBucket
 from ticketd.web.replies import Message
 
 #: Messages that change or reveal jobs need the token; ``status``, ``ping`` and
 #: ``get_printers`` do not (Ticket Daemon's schema allows ``auth_token`` only on ``ticket``).
-NEEDS_TOKEN = frozenset({"ticket", "raw", "cancel", "job_status", "subscribe"})
+NEEDS_TOKEN = frozenset({"ticket", "raw", "cancel", "job_status", "subscribe",
+                         *operator.COMMANDS})
 #: Other clients' jobs need the admin token (access.py): not a cancel of one's own job.
-NEEDS_ADMIN = frozenset({"subscribe", "cancel"})
+NEEDS_ADMIN = frozenset({"subscribe", "cancel", *operator.COMMANDS})
 Send = Callable[[Message], None]
 
 
-class Refused(BadRequest):
-    """A refusal that leaves an audit event (``audit=True``): a bad token or a refused job.
-    ``reason``: auth_failed, unknown_printer, rate_limited, queue_full, unavailable."""
-
-    def __init__(self, mensaje: str, job_id: str | None, reason: str) -> None:
-        super().__init__(mensaje, job_id)
-        self.reason = reason
-
-
-class Hub:
-    """Shared by all connections of one server; routes results to waiting connections."""
-
-    log = Logger()
-
-    def __init__(self, service: PrintService, *, clock: Any, auth_token: str | None = None,
-                 rate_limit: float = 0.0, admin_token: str | None = None) -> None:
-        self.service = service
-        self.clock = clock
-        self.auth_token = auth_token
-        self.admin_token = admin_token  # None: no admin checks (the daemon always has one)
-        self.rate_limit = rate_limit
-        self.waiting: dict[str, set[Session]] = collections.defaultdict(set)
-        self.sessions: set[Session] = set()
-        self.live = Live(service, clock)  # the dashboard's subscriptions (live.py)
-        self._unsubscribe: Callable[[], None] | None = None
-
-    def start(self) -> None:
-        if self._unsubscribe is None:
-            self._unsubscribe = self.service.subscribe(self._on_event)
-
-    def stop(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+class Hub(Routing):
+    """One per server: opens a Session per connection."""
 
     def open(self, send: Send, peer: str = "", *, authenticated: bool = False) -> Session:
         """A new connection: the ``info`` greeting is sent at once."""
@@ -80,61 +50,6 @@ class Hub:
         self.sessions.add(session)
         session.send(replies.info())
         return session
-
-    def token_ok(self, token: Any) -> bool:
-        if self.auth_token is None:
-            return True
-        return isinstance(token, str) and tokens_match(token, self.auth_token)
-
-    def wait(self, job_id: str, session: Session) -> None:
-        self.waiting[job_id].add(session)
-
-    def unwait(self, job_id: str, session: Session) -> None:
-        waiters = self.waiting.get(job_id)
-        if waiters is not None:
-            waiters.discard(session)
-            if not waiters:
-                del self.waiting[job_id]
-
-    def closed(self, session: Session) -> None:
-        """The connection is gone: its jobs' results stay in the journal (``job_status``)."""
-        self.sessions.discard(session)
-        self.live.closed(session)
-        for job_id in list(session.jobs):
-            self.unwait(job_id, session)
-        session.jobs.clear()
-
-    def _on_event(self, event: Any) -> None:
-        self.live.publish(event)
-        if isinstance(event, PrinterEvent):
-            self._hold_news(event)
-            return
-        if not isinstance(event, JobEvent):
-            return
-        if not event.new.final:
-            return
-        waiters = self.waiting.pop(event.job.id, None)
-        if not waiters:
-            return
-        message = replies.result(event.job)
-        for session in waiters:
-            session.jobs.discard(event.job.id)
-            session.deliver(event.job.id, message)
-
-    def _hold_news(self, event: PrinterEvent) -> None:
-        """A hold and its end reach the jobs' connections as ``info``: old clients show
-        it, and the ack is no longer followed by silence while the paper is out. One
-        printer event for the whole queue (a dict lookup per job); only the jobs someone
-        waits for cost a message."""
-        for jobs, held in ((event.held, True), (event.resumed, False)):
-            for job in jobs:
-                waiters = self.waiting.get(job.id)
-                if not waiters:
-                    continue
-                message = (replies.held(job.id, event.progress) if held
-                           else replies.resumed(job.id))
-                for session in list(waiters):
-                    session.deliver(job.id, message)
 
 
 class Session:
@@ -238,7 +153,8 @@ class Session:
         profile = datos.get("profile")
         model = profile.get("model") if isinstance(profile, dict) else None
         printer = self._printer(model if isinstance(model, str) else None, job_id)
-        self._submit(job_id, printer, JobKind.DOCUMENT, datos, self._deadline(message, job_id))
+        self._submit(job_id, "ticket", self._print(message, job_id, printer, JobKind.DOCUMENT,
+                                                   datos))
 
     def raw(self, message: dict[str, Any]) -> None:
         job_id = job_id_of(message, required=False)
@@ -257,8 +173,8 @@ class Session:
         name = datos.get("printer")
         if name is not None and not isinstance(name, str):
             raise BadRequest("Field 'datos.printer' must be a string", job_id)
-        self._submit(job_id, self._printer(name, job_id, explicit=True), JobKind.RAW, data,
-                     self._deadline(message, job_id))
+        printer = self._printer(name, job_id, explicit=True)
+        self._submit(job_id, "raw", self._print(message, job_id, printer, JobKind.RAW, data))
 
     def job_status(self, message: dict[str, Any]) -> None:
         job_id = job_id_of(message, required=True)
@@ -268,7 +184,8 @@ class Session:
             if job is None:
                 self.send(replies.error(f"Unknown job id: {job_id}", job_id))
                 return
-            self.send(replies.job_state(job, self.hub.service.position(job)))
+            service = self.hub.service
+            self.send(replies.job_state(job, service.position(job), service.waiting(job)))
 
         self._later(self.hub.service.job(job_id), found, job_id)
 
@@ -309,7 +226,7 @@ class Session:
     COMMANDS: dict[str, Callable[[Session, dict[str, Any]], None]] = {
         "ticket": ticket, "raw": raw, "status": status, "ping": ping,
         "get_printers": get_printers, "job_status": job_status, "cancel": cancel,
-        "subscribe": subscribe, "validate": validate,
+        "subscribe": subscribe, "validate": validate, **operator.COMMANDS,
     }
 
     # --- helpers ---------------------------------------------------------------------------
@@ -328,11 +245,17 @@ class Session:
         except SubmitError as e:
             raise Refused(str(e), job_id, e.audit or "unavailable") from None
 
-    def _deadline(self, message: dict[str, Any], job_id: str | None) -> float | None:
-        return deadline_of(message, self.hub.clock.seconds(), job_id)
+    def _print(self, message: dict[str, Any], job_id: str | None, printer: str,
+               kind: JobKind, payload: Any) -> Callable[[str], Deferred[Submission]]:
+        """How a ``ticket`` or ``raw`` job is submitted, with its deadline."""
+        expires = deadline_of(message, self.hub.clock.seconds(), job_id)
+        return lambda job_id: self.hub.service.submit(
+            job_id=job_id, printer=printer, source="ws", kind=kind, payload=payload,
+            expires=expires)
 
-    def _submit(self, job_id: str | None, printer: str, kind: JobKind, payload: Any,
-                expires: float | None = None) -> None:
+    def _submit(self, job_id: str | None, tipo: str,
+                submit: Callable[[str], Deferred[Submission]]) -> None:
+        """Submit a job (``submit(job_id)``): ``ack`` or ``error``, later its ``result``."""
         if self.bucket is not None and not self.bucket.take(self.hub.clock.seconds()):
             raise Refused(replies.RATE_LIMITED, job_id, "rate_limited")
         job_id = job_id or uuid.uuid4().hex
@@ -341,8 +264,7 @@ class Session:
         self.hub.wait(job_id, self)
         self.jobs.add(job_id)
         self._unacked[job_id] += 1
-        d = self.hub.service.submit(job_id=job_id, printer=printer, source="ws", kind=kind,
-                                    payload=payload, expires=expires)
+        d = submit(job_id)
 
         def accepted(sub: Submission) -> None:
             job = sub.job
@@ -364,8 +286,7 @@ class Session:
             if f.check(SubmitError):
                 mensaje = str(f.value)
                 if f.value.audit is not None:  # refused at the door: an audit event
-                    self._audit(kind.value if kind is JobKind.RAW else "ticket", job_id,
-                                f.value.audit, mensaje)
+                    self._audit(tipo, job_id, f.value.audit, mensaje)
             else:
                 self.log.failure("ws {peer}: submit {job} failed", f, peer=self.peer,
                                  job=job_id)

@@ -130,13 +130,16 @@ def extension(kind: str, mensaje: str, **fields: Any) -> Message:
     return {"tipo": "info", "status": kind, "mensaje": mensaje, **fields}
 
 
-def job_state(job: Job, position: int | None = None) -> Message:
-    """``job_status`` reply (extension): the state and, once ended, the result fields."""
+def job_state(job: Job, position: int | None = None, waiting: str | None = None) -> Message:
+    """``job_status`` reply (extension): the state and, once ended, the result fields.
+    ``waiting``: why a queued job waits (its printer paused by the operator)."""
     if job.state.final:
         result, mensaje = outcome(job)
     else:
-        result, mensaje = None, job.reason or f"Job {job.id} is {job.state.value}"
+        result, mensaje = None, waiting or job.reason or f"Job {job.id} is {job.state.value}"
     message = extension("job", mensaje, id=job.id, state=job.state.value, printer=job.printer)
+    if job.reprint_of is not None:
+        message["reprint_of"] = job.reprint_of
     if position is not None and job.state.waiting:
         message["position"] = position
     if result is not None:

@@ -1,13 +1,14 @@
-// ticketd dashboard: live printers and jobs over /ws ("subscribe"), a document editor with
-// validation as you type ("validate"), previews (POST /preview) and sending ("ticket").
-// No framework, no build step. Untrusted text always goes in with textContent.
+// ticketd dashboard, core: the WebSocket ("subscribe" and every request), the tokens, a
+// document editor with validation as you type ("validate"), previews (POST /preview, job
+// pictures) and sending ("ticket"). Printers, jobs and the operator's actions are in
+// jobs.js. No framework, no build step. Untrusted text always goes in with textContent.
 'use strict';
 
-const JOBS_SHOWN = 20;
 const TOKEN_KEY = 'ticketd-token';
 const state = {
   ws: null, printers: new Map(), jobs: new Map(), progress: new Map(),
   validateSeq: 0, validateTimer: null, sent: new Set(), previewUrl: null, selected: null,
+  page: 0, filter: '', lookup: null, renderTimer: null,
 };
 const $ = (id) => document.getElementById(id);
 
@@ -97,7 +98,7 @@ function handle(msg) {
         state.jobs.set(msg.job.id, msg.job);
         if (msg.progress) state.progress.set(msg.job.id, msg.progress);
         else state.progress.delete(msg.job.id);
-        renderJobs(msg.job.printer);
+        jobsChanged();
       } else if (msg.event === 'hold') {
         // one message for a printer's whole queue: its waiting jobs held or let go
         for (const id of msg.jobs) {
@@ -107,115 +108,50 @@ function handle(msg) {
           if (msg.held) state.progress.set(id, msg.progress);
           else state.progress.delete(id);
         }
-        renderJobs(msg.printer);
+        jobsChanged();
       } else if (msg.event === 'printer') {
         state.printers.set(msg.printer, msg.state);
         renderPrinterHead(msg.printer);
+        jobsChanged();  // a paused printer's or a fault's "Waiting: ..." on its jobs
       }
       break;
     case 'validation':
       if (msg.id === 'v-' + state.validateSeq) showValidation(msg.errors);
       break;
     case 'ack':
-      if (state.sent.has(msg.id)) {
-        sendStatus(`job ${msg.id} ${msg.duplicate ? 'duplicate' : msg.status} on ${msg.printer}` +
-                   (msg.position ? `, position ${msg.position}` : ''), true);
-      }
+      jobStatus(msg.id, `job ${msg.id} ${msg.duplicate ? 'duplicate' : msg.status} on ` +
+                `${msg.printer}` + (msg.position ? `, position ${msg.position}` : ''), true);
       break;
     case 'result':
-      if (state.sent.has(msg.id)) {
-        sendStatus(`job ${msg.id}: ${msg.mensaje}`, msg.status === 'success');
-        state.sent.delete(msg.id);
-      }
+      jobStatus(msg.id, `job ${msg.id}: ${msg.mensaje}`, msg.status === 'success');
+      state.sent.delete(msg.id);
+      break;
+    case 'paused': case 'resumed_printer': case 'cleared':
+      opStatus(msg.mensaje, true);
+      break;
+    case 'job':
+      if (msg.id === state.lookup) foundJob(msg);
       break;
     case 'error':
       if (msg.mensaje === 'Invalid or missing auth token') askToken('auth token needed');
-      else if (msg.id && state.sent.has(msg.id)) sendStatus(msg.mensaje, false);
       else if (msg.id && String(msg.id).startsWith('v-')) showValidation([msg.mensaje]);
-      else if (msg.id === undefined) sendStatus(msg.mensaje, false);
+      else if (msg.id && msg.id === state.lookup) searchStatus(msg.mensaje, false);
+      else jobStatus(msg.id, msg.mensaje, false);
       break;
     default:
       break;
   }
 }
 
-// --- printers and jobs -------------------------------------------------------------------------
+// Replies to this page's requests: the editor's jobs under the editor, the rest (the
+// operator's actions) under the printers.
+function jobStatus(id, text, ok) {
+  if (id && state.sent.has(id)) sendStatus(text, ok);
+  else opStatus(text, ok);
+}
+
 function fmtTime(t) { return t ? new Date(t * 1000).toLocaleTimeString() : ''; }
 function fmtSecs(a, b) { return a && b ? (b - a).toFixed(2) + ' s' : ''; }
-
-function renderPrinters() {
-  const box = $('printers');
-  box.replaceChildren();
-  const select = $('printer-select');
-  select.replaceChildren(el('option', { value: '' }, 'from profile.model'));
-  for (const name of state.printers.keys()) {
-    const card = el('div', { class: 'printer', 'data-name': name },
-      el('h3', {}), el('div', { class: 'meta muted' }),
-      el('table', {}, el('thead', {}, el('tr', {},
-        el('th', {}, 'job'), el('th', {}, 'state'), el('th', {}, 'source'),
-        el('th', {}, 'created'), el('th', {}, 'took'), el('th', {}, 'details'), el('th', {}))),
-      el('tbody', {})));
-    box.append(card);
-    select.append(el('option', { value: name }, name));
-    renderPrinterHead(name);
-    renderJobs(name);
-  }
-  if (!state.printers.size) box.append(el('p', { class: 'muted' }, 'No printers configured.'));
-}
-
-function card(name) {
-  return [...document.querySelectorAll('#printers .printer')]
-    .find((c) => c.dataset.name === name);
-}
-
-function renderPrinterHead(name) {
-  const p = state.printers.get(name);
-  const c = card(name);
-  if (!p || !c) return;
-  c.querySelector('h3').replaceChildren(name,
-    el('span', { class: 'badge status ' + (p.ok ? 'ok' : 'bad') }, p.status),
-    el('span', { class: 'muted' }, p.connection));
-  let meta = `queue ${p.queue}/${p.capacity}`;
-  if (p.held) meta += `, ${p.held} held`;
-  if (p.printing) meta += `, printing ${p.printing}`;
-  if (p.paper_near_end) meta += ', paper near end';
-  if (p.detail) meta += ` (${p.detail})`;
-  const m = c.querySelector('.meta');
-  m.textContent = meta;
-  m.dataset.queue = p.queue;
-}
-
-function renderJobs(name) {
-  const c = card(name);
-  if (!c) return;
-  const jobs = [...state.jobs.values()].filter((j) => j.printer === name)
-    .sort((a, b) => b.created - a.created).slice(0, JOBS_SHOWN);
-  const rows = jobs.map((j) => {
-    const details = el('td', {});
-    const progress = state.progress.get(j.id);
-    if (progress && !['printed', 'failed', 'cancelled', 'expired'].includes(j.state)) {
-      details.append(el('div', { class: 'muted' }, progress));
-    }
-    if (j.reason) details.append(el('div', { class: 'reason' }, j.reason));
-    for (const w of j.warnings || []) details.append(el('div', { class: 'warning' }, '⚠ ' + w));
-    const actions = el('td', {},
-      el('button', { type: 'button', class: 'preview-btn', onclick: () => showJob(j.id) },
-        'preview'));
-    if (j.state === 'queued' || j.state === 'held') {
-      actions.append(' ', el('button', { type: 'button', class: 'cancel-btn',
-        onclick: () => send({ tipo: 'cancel', id: j.id }) }, 'cancel'));
-    }
-    return el('tr', { class: 'job' + (state.selected === j.id ? ' selected' : ''), 'data-id': j.id },
-      el('td', { class: 'id', title: j.id }, j.id),
-      el('td', {}, el('span', { class: 'badge state state-' + j.state }, j.state)),
-      el('td', {}, j.source), el('td', {}, fmtTime(j.created)),
-      el('td', {}, fmtSecs(j.started, j.finished)), details, actions);
-  });
-  if (!rows.length) {
-    rows.push(el('tr', {}, el('td', { colspan: '7', class: 'muted' }, 'no jobs yet')));
-  }
-  c.querySelector('tbody').replaceChildren(...rows);
-}
 
 // --- previews ------------------------------------------------------------------------------------
 function showPicture(src, title, source) {
@@ -249,8 +185,7 @@ async function fetchPicture(url, options, title) {
 
 function showJob(id) {
   state.selected = id;
-  const job = state.jobs.get(id);
-  if (job) renderJobs(job.printer);
+  jobsChanged();
   fetchPicture('/jobs/' + encodeURIComponent(id) + '/preview.png',
     { headers: authHeaders() }, 'job ' + id);
 }
@@ -338,5 +273,5 @@ $('preview').addEventListener('click', previewDocument);
 $('send').addEventListener('click', sendDocument);
 $('forget-token').hidden = !token();
 
-loadExamples();
-connect();
+// After every script (jobs.js too) has run.
+window.addEventListener('DOMContentLoaded', () => { loadExamples(); connect(); });
