@@ -16,7 +16,6 @@ from typing import Any, Callable, Iterable
 from twisted.application import service
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.interfaces import IReactorTime
-from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from ticketd.config import Config, PrinterConfig
@@ -26,6 +25,7 @@ from ticketd.jobs.commit import GroupCommitter
 from ticketd.jobs.journal import BARRIER, Insert, Update
 from ticketd.jobs.model import Job, JobEvent, JobKind, JobState, encode_document
 from ticketd.jobs.printer_queue import PrinterQueue
+from ticketd.periodic import Periodic
 from ticketd.printers.status import PrinterStatus
 from ticketd.state_lock import StateError
 
@@ -56,10 +56,8 @@ class JobManager(service.MultiService):
         self._pending_inserts: collections.Counter[str] = collections.Counter()
         self._reservations: collections.Counter[str] = collections.Counter()
         self._listeners: list[Listener] = []
-        self._sweeper = LoopingCall(self.sweep)
-        self._sweeper.clock = clock
-        self._cleaner = LoopingCall(self.cleanup)
-        self._cleaner.clock = clock
+        self._sweeper = Periodic(clock, 1.0, self.sweep, log=self.log, name="sweep")
+        self._cleaner = Periodic(clock, 3600.0, self.cleanup, log=self.log, name="cleanup")
         self.accepting = True
 
     # --- wiring ----------------------------------------------------------------------------
@@ -108,15 +106,14 @@ class JobManager(service.MultiService):
             self.committer.close()
             raise
         super().startService()
-        self._sweeper.start(1.0, now=False)
-        self._cleaner.start(3600.0, now=True)
+        self._sweeper.start(now=False)
+        self._cleaner.start(now=True)
 
     def stopService(self) -> Deferred[None]:
         """Queues finish their current jobs, then the journal is flushed and closed."""
         self.accepting = False
         for loop in (self._sweeper, self._cleaner):
-            if loop.running:
-                loop.stop()
+            loop.stop()
         d = super().stopService()
         d.addBoth(lambda _: self.flushed())
         return d.addBoth(lambda _: self.committer.close())

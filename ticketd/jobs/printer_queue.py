@@ -33,7 +33,7 @@ from twisted.application import service
 from twisted.internet.defer import (CancelledError, Deferred, DeferredQueue,
                                     ensureDeferred, succeed)
 from twisted.internet.interfaces import IReactorTime
-from twisted.internet.task import LoopingCall, deferLater
+from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
 from ticketd.config import PrinterConfig
@@ -43,6 +43,7 @@ from ticketd.jobs.job_steps import (Action, Expire, Fail, GiveUp, Hold, JobSteps
                                     RetryLater, SetStatus, Write)
 from ticketd.jobs.model import Job, JobState
 from ticketd.jobs.thread_calls import Runner, ThreadCalls, Threads, ThreadStuck
+from ticketd.periodic import Periodic
 from ticketd.printers.connection import PrinterConnection
 from ticketd.printers.status import UNKNOWN_YET, PrinterStatus, no_response
 
@@ -95,8 +96,8 @@ class PrinterQueue(service.Service):
         self._after_write_at = 0.0
         self._worker: Deferred[None] | None = None
         self._get: Deferred[Job] | None = None
-        self._poller = LoopingCall(self.poll)
-        self._poller.clock = clock
+        self._poller = Periodic(clock, config.status_interval, self.poll, log=self.log,
+                                name=f"status poll {config.name}")
 
     # --- the queue -------------------------------------------------------------------------
 
@@ -165,7 +166,7 @@ class PrinterQueue(service.Service):
         super().startService()
         if self._threads is not None:
             self._threads.start()
-        self._poller.start(self.config.status_interval, now=True)
+        self._poller.start(now=True)
         self._worker = ensureDeferred(self._work())
         self._worker.addErrback(lambda f: f.trap(CancelledError))
         self._worker.addErrback(lambda f: self.log.failure("printer {printer}: worker died",
@@ -174,8 +175,7 @@ class PrinterQueue(service.Service):
     def stopService(self) -> Deferred[None]:
         """Stop taking jobs from the queue; let the job being written finish; close."""
         super().stopService()
-        if self._poller.running:
-            self._poller.stop()
+        self._poller.stop()
         if self._get is not None:
             self._get.cancel()
         self._wake_worker()

@@ -2,7 +2,7 @@
 
 paho's external-event-loop API does the protocol; the reactor does the waiting: the socket
 is a reader/writer descriptor whose ``doRead``/``doWrite`` call ``loop_read``/``loop_write``,
-and a LoopingCall runs ``loop_misc`` (keepalive). No thread per message.
+and a Periodic runs ``loop_misc`` (keepalive). No thread per message.
 
 ``connect()`` blocks (DNS, TCP, TLS handshake), so it runs in a thread (``run``). While it
 does, the reactor never touches the client, and paho's socket callbacks are unset (paho
@@ -25,12 +25,12 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from ticketd.config import MqttConfig
 from ticketd.mqtt.backoff import Backoff
 from ticketd.mqtt.paho_socket import PahoSocket, quickack
+from ticketd.periodic import Periodic
 
 __all__ = ["Ack", "LinkHandler", "MqttLink", "describe_error", "OUTBOX_LIMIT",
            "STOP_TIMEOUT"]
@@ -99,8 +99,8 @@ class MqttLink:
         self._pending_acks: collections.deque[Ack] = collections.deque()
         self._on_published: dict[int, Deferred] = {}
         self._on_disconnect: list[Deferred] = []
-        self._misc = LoopingCall(self._loop_misc)
-        self._misc.clock = reactor
+        self._misc = Periodic(reactor, 1.0, self._loop_misc, log=self.log,
+                              name=f"mqtt keepalive {client_id}")
         self.client = self._make_client(ssl_context)
 
     def _make_client(self, ctx: ssl.SSLContext | None) -> mqtt.Client:
@@ -174,8 +174,7 @@ class MqttLink:
         self.reactor.addReader(self._desc)
         if self.client.want_write():
             self.reactor.addWriter(self._desc)
-        if not self._misc.running:
-            self._misc.start(1.0, now=False)
+        self._misc.start(now=False)
         if self._stopping:
             self._force_close()
 
@@ -225,10 +224,7 @@ class MqttLink:
 
     def _loop_misc(self) -> None:
         if self.state in ("handshake", "connected"):
-            try:
-                self.client.loop_misc()
-            except Exception:
-                self.log.failure("mqtt {client}: keepalive failed", client=self.client_id)
+            self.client.loop_misc()  # a failure is logged by the Periodic, which goes on
 
     # --- paho callbacks (reactor thread, from loop_read/loop_write/loop_misc) ---------------
 
@@ -274,8 +270,7 @@ class MqttLink:
         self._lost(error)
 
     def _lost(self, error: str) -> None:
-        if self._misc.running:
-            self._misc.stop()
+        self._misc.stop()
         if self._stopping:
             self.state = "stopped"
             return
@@ -284,7 +279,17 @@ class MqttLink:
         self.log.warn("mqtt {client}: {host}:{port}: {error}; retrying in {delay:.1f} s",
                       client=self.client_id, host=self.config.hostname,
                       port=self.config.port, error=error, delay=delay)
-        self._retry = self.reactor.callLater(delay, self._connect)
+        self._retry = self.reactor.callLater(delay, self._reconnect)
+
+    def _reconnect(self) -> None:
+        """An attempt that raises is retried after the next delay: the loop never ends."""
+        try:
+            self._connect()
+        except Exception as e:
+            self._connecting = None
+            self.log.failure("mqtt {client}: reconnect attempt failed", client=self.client_id,
+                             periodic_task=f"mqtt reconnect {self.client_id}")
+            self._lost(f"reconnect attempt failed: {e}")
 
     def _message(self, client: Any, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         ack = Ack(self, msg.mid, msg.qos, self.generation)
@@ -371,8 +376,7 @@ class MqttLink:
 
     def _finish(self) -> Deferred[None]:
         self._force_close()
-        if self._misc.running:
-            self._misc.stop()
+        self._misc.stop()
         self.state = "stopped"
         return succeed(None)
 
