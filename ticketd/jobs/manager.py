@@ -274,7 +274,8 @@ class JobManager(service.MultiService):
         return self.committer.read(self.committer.journal.get, job_id)
 
     def stored(self, job_id: str) -> Deferred[Job | None]:
-        """The job as the journal has it, with its payload (previews, reprints)."""
+        """The job as the journal has it, with its payload (previews, reprints): a finished
+        job in memory has none."""
         return self.committer.read(self.committer.journal.get, job_id, True)
 
     def recent(self, printer: str | None = None, limit: int = 50) -> Deferred[list[Job]]:
@@ -292,8 +293,10 @@ class JobManager(service.MultiService):
         old = job.transition(state, self.clock.seconds(), reason)
         if state.final:
             self._open.pop(job.id, None)
-            self._remember(job)
             queue = self.queues.get(job.printer)
+            # The printer's thread may be rendering this document from its payload now.
+            self._remember(job, keep_payload=old.waiting and job.kind is JobKind.DOCUMENT
+                           and queue is not None and queue.current is job)
             if queue is not None and old.waiting:
                 queue.remove(job)
             self._log_end(job)
@@ -329,7 +332,11 @@ class JobManager(service.MultiService):
     def printer_status(self, printer: str, old: PrinterStatus, new: PrinterStatus) -> None:
         self._emit(PrinterEvent(printer, old, new))
 
-    def _remember(self, job: Job) -> None:
+    def _remember(self, job: Job, keep_payload: bool = False) -> None:
+        """A finished job stays in memory without its payload, which the journal keeps
+        (previews and reprints read it there): what is remembered costs metadata only."""
+        if not keep_payload:
+            job.payload = None
         self._recent[job.id] = job
         self._recent.move_to_end(job.id)
         while len(self._recent) > RECENT_IN_MEMORY:
