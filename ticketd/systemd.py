@@ -13,8 +13,9 @@ from typing import Mapping
 
 from twisted.application import service
 from twisted.internet.interfaces import IReactorTime
-from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
+
+from ticketd.periodic import Periodic
 
 
 class SystemdNotifier(service.Service):
@@ -26,7 +27,7 @@ class SystemdNotifier(service.Service):
         self.address = environ.get("NOTIFY_SOCKET")
         usec = environ.get("WATCHDOG_USEC")
         self.interval = int(usec) / 2e6 if usec and usec.isdigit() else None
-        self._loop: LoopingCall | None = None
+        self._loop: Periodic | None = None
 
     def notify(self, message: str) -> None:
         if not self.address:
@@ -42,12 +43,12 @@ class SystemdNotifier(service.Service):
         super().startService()
         self.notify("READY=1")
         if self.address and self.interval:
-            self._loop = LoopingCall(self.notify, "WATCHDOG=1")
-            self._loop.clock = self.clock
-            self._loop.start(self.interval, now=True)
+            self._loop = Periodic(self.clock, self.interval, self.notify, "WATCHDOG=1",
+                                  log=self.log, name="systemd watchdog")
+            self._loop.start(now=True)
 
     def stopService(self) -> None:
         super().stopService()
-        if self._loop is not None and self._loop.running:
+        if self._loop is not None:
             self._loop.stop()
         self.notify("STOPPING=1")

@@ -15,7 +15,7 @@ from ticketd.documents.errors import DocumentError
 from ticketd.jobs.model import Job
 from ticketd.printers.status import UNKNOWN_YET, Condition, PrinterStatus
 
-__all__ = ["fault_reason", "fault_text", "SubmitError", "ShuttingDown", "NotStorable", "QueueFull", "UnknownPrinter",
+__all__ = ["fault_reason", "fault_text", "Busy", "SubmitError", "ShuttingDown", "NotStorable", "QueueFull", "UnknownPrinter",
            "Submission", "CancelResult", "PrinterEvent", "PrinterSnapshot", "DocumentError",
            "PrinterStatus", "UNKNOWN_YET", "JournalState", "JOURNAL_OK", "PAUSED",
            "NotReprintable"]
@@ -37,6 +37,14 @@ def fault_text(reason: str | None) -> str | None:
     if reason and reason.startswith(_FAULT_PREFIX) and reason[len(_FAULT_PREFIX):] in _FAULTS:
         return reason[len(_FAULT_PREFIX):]
     return None
+
+
+class Busy(Exception):
+    """Too much preview work waits already: refused at once rather than queued without
+    bound; ``str()`` is the message for the client."""
+
+    def __init__(self, message: str = "BUSY: too many previews waiting, retry") -> None:
+        super().__init__(message)
 
 
 class SubmitError(Exception):

@@ -16,7 +16,6 @@ from typing import Any, Callable, Iterable
 from twisted.application import service
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.interfaces import IReactorTime
-from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from ticketd.config import Config, PrinterConfig
@@ -29,6 +28,7 @@ from ticketd.jobs.model import Job, JobEvent, JobKind, JobState, encode_document
 from ticketd.jobs.printer_queue import PrinterQueue
 from ticketd.jobs.recovery import recover
 from ticketd.jobs.holds import Holds
+from ticketd.periodic import Periodic
 from ticketd.printers.status import PrinterStatus
 from ticketd.state_lock import StateError
 
@@ -62,10 +62,8 @@ class JobManager(service.MultiService):
         self._changes = Changes(committer, clock, self._applied)
         self._recovered: list[JobEvent] = []
         self.holds = Holds(committer, clock, self._emit)
-        self._sweeper = LoopingCall(self.sweep)
-        self._sweeper.clock = clock
-        self._cleaner = LoopingCall(self.cleanup)
-        self._cleaner.clock = clock
+        self._sweeper = Periodic(clock, 1.0, self.sweep, log=self.log, name="sweep")
+        self._cleaner = Periodic(clock, 3600.0, self.cleanup, log=self.log, name="cleanup")
         self.accepting = True
 
     # --- wiring ----------------------------------------------------------------------------
@@ -114,8 +112,8 @@ class JobManager(service.MultiService):
             self.committer.close()
             raise
         super().startService()
-        self._sweeper.start(1.0, now=False)
-        self._cleaner.start(3600.0, now=True)
+        self._sweeper.start(now=False)
+        self._cleaner.start(now=True)
         self.clock.callLater(0, self._tell_recovered)
 
     def _tell_recovered(self) -> None:
@@ -130,8 +128,7 @@ class JobManager(service.MultiService):
         self.accepting = False
         self._changes.close()
         for loop in (self._sweeper, self._cleaner):
-            if loop.running:
-                loop.stop()
+            loop.stop()
         d = super().stopService()
         d.addBoth(lambda _: self.flushed())
         return d.addBoth(lambda _: self.committer.close())
@@ -295,7 +292,8 @@ class JobManager(service.MultiService):
         return self.committer.read(self.committer.journal.get, job_id)
 
     def stored(self, job_id: str) -> Deferred[Job | None]:
-        """The job as the journal has it, with its payload (previews, reprints)."""
+        """The job as the journal has it, with its payload (previews, reprints): a finished
+        job in memory has none."""
         return self.committer.read(self.committer.journal.get, job_id, True)
 
     def recent(self, printer: str | None = None, limit: int = 50) -> Deferred[list[Job]]:
@@ -321,9 +319,12 @@ class JobManager(service.MultiService):
         job = event.job
         if event.new.final:
             self._open.pop(job.id, None)
-            self._remember(job)
             queue = self.queues.get(job.printer)
-            if queue is not None and event.old is not None and event.old.waiting:
+            was_waiting = event.old is not None and event.old.waiting
+            # The printer's thread may be rendering this document from its payload now.
+            self._remember(job, keep_payload=was_waiting and job.kind is JobKind.DOCUMENT
+                           and queue is not None and queue.current is job)
+            if queue is not None and was_waiting:
                 queue.remove(job)
             self._log_end(job)
         self._emit(event)
@@ -353,7 +354,11 @@ class JobManager(service.MultiService):
         read its figures again."""
         self._emit(PrinterEvent(printer, status, status))
 
-    def _remember(self, job: Job) -> None:
+    def _remember(self, job: Job, keep_payload: bool = False) -> None:
+        """A finished job stays in memory without its payload, which the journal keeps
+        (previews and reprints read it there): what is remembered costs metadata only."""
+        if not keep_payload:
+            job.payload = None
         self._recent[job.id] = job
         self._recent.move_to_end(job.id)
         while len(self._recent) > RECENT_IN_MEMORY:

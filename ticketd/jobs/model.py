@@ -102,7 +102,9 @@ class Job:
     printer: str
     source: str  # "ws" | "mqtt" | "cli" | "test"
     kind: JobKind
-    payload: bytes  # ESC/POS for RAW; for DOCUMENT the document as UTF-8 JSON (encode_document)
+    #: ESC/POS for RAW; for DOCUMENT the document as UTF-8 JSON (encode_document). None
+    #: once the job is finished (the journal keeps it) or when read without it.
+    payload: bytes | None
     created: float
     state: JobState = JobState.QUEUED
     reason: str | None = None
@@ -143,6 +145,8 @@ class Job:
 
     def document(self) -> Any:
         """A DOCUMENT job's document, parsed again (in the thread that renders it)."""
+        if self.payload is None:
+            raise ValueError(f"job {self.id}: its payload is not in memory")
         return json.loads(self.payload)
 
     @property

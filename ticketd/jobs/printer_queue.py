@@ -37,7 +37,7 @@ from typing import Protocol
 from twisted.application import service
 from twisted.internet.defer import CancelledError, Deferred, ensureDeferred, succeed
 from twisted.internet.interfaces import IReactorTime
-from twisted.internet.task import LoopingCall, deferLater
+from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
 from ticketd.config import PrinterConfig
@@ -50,6 +50,7 @@ from ticketd.jobs.model import Job, JobState
 from ticketd.jobs.paused_queue import PausableQueue
 from ticketd.jobs.printer_work import Prepare, PreparationError, PrinterWork
 from ticketd.jobs.thread_calls import Runner, ThreadCalls, Threads, ThreadStuck
+from ticketd.periodic import Periodic
 from ticketd.printers.connection import PrinterConnection
 from ticketd.printers.status import UNKNOWN_YET, PrinterStatus, no_response
 
@@ -102,8 +103,8 @@ class PrinterQueue(service.Service):
         self._after_write_at = 0.0
         self._worker: Deferred[None] | None = None
         self._get: Deferred[Job] | None = None
-        self._poller = LoopingCall(self.poll)
-        self._poller.clock = clock
+        self._poller = Periodic(clock, config.status_interval, self.poll, log=self.log,
+                                name=f"status poll {config.name}")
 
     # --- the queue -------------------------------------------------------------------------
 
@@ -182,7 +183,7 @@ class PrinterQueue(service.Service):
         super().startService()
         if self._threads is not None:
             self._threads.start()
-        self._poller.start(self.config.status_interval, now=True)
+        self._poller.start(now=True)
         self._worker = ensureDeferred(self._work())
         self._worker.addErrback(lambda f: f.trap(CancelledError))
         self._worker.addErrback(lambda f: self.log.failure("printer {printer}: worker died",
@@ -191,8 +192,7 @@ class PrinterQueue(service.Service):
     def stopService(self) -> Deferred[None]:
         """Stop taking jobs from the queue; let the job being written finish; close."""
         super().stopService()
-        if self._poller.running:
-            self._poller.stop()
+        self._poller.stop()
         if self._get is not None:
             self._get.cancel()
         self._wake_worker()

@@ -17,7 +17,8 @@ see a printer queue, the journal or a printer connection. What they get back is 
 
 Validation, previews and discovery run off the reactor through an injected thread runner,
 previews at most ``parallel`` at a time so that a burst of them cannot starve the
-printers' threads of CPU. The layering is described in docs/architecture.rst.
+printers' threads of CPU, and at most ``waiting`` more waiting their turn (beyond, Busy:
+each waiting one holds its document in memory). The layering is described in docs/architecture.rst.
 """
 
 from __future__ import annotations
@@ -30,22 +31,24 @@ from ticketd import paper
 from ticketd.config import PrinterConfig
 from ticketd.jobs import pictures
 from ticketd.documents.testpage import test_page
-from ticketd.jobs.api import (PAUSED, UNKNOWN_YET, CancelResult, DocumentError, JournalState,
-                              NotRecorded, NotReprintable, NotStorable, PrinterEvent,
-                              PrinterSnapshot, QueueFull, ShuttingDown, SubmitError,
-                              Submission, UnknownPrinter)
+from ticketd.jobs.api import (PAUSED, UNKNOWN_YET, Busy, CancelResult, DocumentError,
+                              JournalState, NotRecorded, NotReprintable, NotStorable,
+                              PrinterEvent, PrinterSnapshot, QueueFull, ShuttingDown,
+                              SubmitError, Submission, UnknownPrinter)
 from ticketd.jobs.manager import JobManager
 from ticketd.jobs.model import Job, JobKind, JobState
 from ticketd.jobs.printer_queue import PrinterQueue
 from ticketd.printers.discovery import SCANNERS, Discovery, Entry
 from ticketd.printers.status import PrinterStatus
 
-__all__ = ["PrintService", "SubmitError", "ShuttingDown", "NotStorable", "NotRecorded", "QueueFull",
+__all__ = ["PrintService", "Busy", "SubmitError", "ShuttingDown", "NotStorable", "NotRecorded",
+           "QueueFull",
            "UnknownPrinter", "Submission", "CancelResult", "PrinterEvent", "PrinterSnapshot",
            "DocumentError", "JobKind", "PrinterStatus", "UNKNOWN_YET", "JournalState",
            "NotReprintable", "PAUSED"]
 
 PARALLEL = 2  # previews drawn at once
+WAITING = 16  # previews waiting their turn, beyond which they are refused (Busy)
 Runner = Callable[..., Deferred]
 Listener = Callable[[Any], None]
 
@@ -55,10 +58,11 @@ class PrintService:
 
     def __init__(self, manager: JobManager, *, run: Runner,
                  scanners: Iterable[Callable[[], list[Entry]]] = SCANNERS,
-                 parallel: int = PARALLEL) -> None:
+                 parallel: int = PARALLEL, waiting: int = WAITING) -> None:
         self._manager = manager
         self._run = run
         self._pictures = DeferredSemaphore(parallel)
+        self._waiting = waiting
         self._printers: dict[str, PrinterConfig] = {p.name: p for p in manager.config.printers}
         self._dots = {name: paper.printable_dots(p.paper_width, p.dpi)
                       for name, p in self._printers.items()}
@@ -181,11 +185,11 @@ class PrintService:
 
     def preview_png(self, document: Any) -> Deferred[bytes]:
         """The receipt as PNG; fails with DocumentError (``.errors``) if it is invalid."""
-        return self._pictures.run(self._run, pictures.document_png, document)
+        return self._picture(pictures.document_png, document)
 
     def preview_text(self, document: Any) -> Deferred[list[str]]:
         """The receipt's text lines as the printer would print them."""
-        return self._pictures.run(self._run, pictures.document_text, document)
+        return self._picture(pictures.document_text, document)
 
     def job_png(self, job_id: str) -> Deferred[bytes | None]:
         """A journaled job's picture (None: no such job, or its payload is gone); fails
@@ -195,9 +199,21 @@ class PrintService:
             if job is None or job.payload is None:
                 return None
             dots = self._dots.get(job.printer, paper.DEFAULT_DOTS)
-            return self._pictures.run(self._run, pictures.job_png, job, dots)
+            return self._picture(pictures.job_png, job, dots)
 
+        if self._busy():  # before the journal is read for it
+            return fail(Busy())
         return self._manager.stored(job_id).addCallback(found)
+
+    def _busy(self) -> bool:
+        return not self._pictures.tokens and len(self._pictures.waiting) >= self._waiting
+
+    def _picture(self, f: Callable[..., Any], *args: Any) -> Deferred[Any]:
+        """``f(*args)`` in a thread when one of the ``parallel`` places is free; Busy if
+        ``waiting`` calls wait for one already."""
+        if self._busy():
+            return fail(Busy())
+        return self._pictures.run(self._run, f, *args)
 
     # --- the operator ----------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 paho's external-event-loop API does the protocol; the reactor does the waiting: the socket
 is a reader/writer descriptor whose ``doRead``/``doWrite`` call ``loop_read``/``loop_write``,
-and a LoopingCall runs ``loop_misc`` (keepalive). No thread per message.
+and a Periodic runs ``loop_misc`` (keepalive). No thread per message.
 
 ``connect()`` blocks (DNS, TCP, TLS handshake), so it runs in a thread (``run``). While it
 does, the reactor never touches the client, and paho's socket callbacks are unset (paho
@@ -26,13 +26,13 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from ticketd.config import MqttConfig
 from ticketd.mqtt.acks import Ack, Acks
 from ticketd.mqtt.backoff import Backoff
 from ticketd.mqtt.paho_socket import PahoSocket, quickack
+from ticketd.periodic import Periodic
 
 __all__ = ["Ack", "LinkHandler", "MqttLink", "describe_error", "OUTBOX_LIMIT",
            "STOP_TIMEOUT"]
@@ -84,21 +84,17 @@ class MqttLink:
         self._redeliver: Any = None
         self._on_published: dict[int, Deferred] = {}
         self._on_disconnect: list[Deferred] = []
-        self._misc = LoopingCall(self._loop_misc)
-        self._misc.clock = reactor
+        self._misc = Periodic(reactor, 1.0, self._loop_misc, log=self.log,
+                              name=f"mqtt keepalive {client_id}")
         self.client = self._make_client(ssl_context)
 
     def _make_client(self, ctx: ssl.SSLContext | None) -> mqtt.Client:
         cfg = self.config
         v5 = cfg.protocol == "5"
-        client = mqtt.Client(
-            callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
-            client_id=self.client_id,
-            clean_session=None if v5 else False,
-            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
-            manual_ack=True,
-            reconnect_on_failure=False,
-        )
+        client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+                             client_id=self.client_id, clean_session=None if v5 else False,
+                             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311, manual_ack=True,
+                             reconnect_on_failure=False)
         client.enable_logger(logging.getLogger(f"paho.{self.client_id}"))  # [log.levels] "paho"
         client.max_inflight_messages_set(1000)
         client.will_set(self.will_topic, self.will_payload, qos=1, retain=True)
@@ -159,8 +155,7 @@ class MqttLink:
         self.reactor.addReader(self._desc)
         if self.client.want_write():
             self.reactor.addWriter(self._desc)
-        if not self._misc.running:
-            self._misc.start(1.0, now=False)
+        self._misc.start(now=False)
         if self._stopping:
             self._force_close()
 
@@ -210,10 +205,7 @@ class MqttLink:
 
     def _loop_misc(self) -> None:
         if self.state in ("handshake", "connected"):
-            try:
-                self.client.loop_misc()
-            except Exception:
-                self.log.failure("mqtt {client}: keepalive failed", client=self.client_id)
+            self.client.loop_misc()  # a failure is logged by the Periodic, which goes on
 
     # --- paho callbacks (reactor thread, from loop_read/loop_write/loop_misc) ---------------
 
@@ -260,8 +252,7 @@ class MqttLink:
         self._lost(error)
 
     def _lost(self, error: str) -> None:
-        if self._misc.running:
-            self._misc.stop()
+        self._misc.stop()
         if self._stopping:
             self.state = "stopped"
             return
@@ -270,14 +261,23 @@ class MqttLink:
         self.log.warn("mqtt {client}: {host}:{port}: {error}; retrying in {delay:.1f} s",
                       client=self.client_id, host=self.config.hostname,
                       port=self.config.port, error=error, delay=delay)
-        self._retry = self.reactor.callLater(delay, self._connect)
+        self._retry = self.reactor.callLater(delay, self._reconnect)
+
+    def _reconnect(self) -> None:
+        """An attempt that raises is retried after the next delay: the loop never ends."""
+        try:
+            self._connect()
+        except Exception as e:
+            self._connecting = None
+            self.log.failure("mqtt {client}: reconnect attempt failed", client=self.client_id,
+                             periodic_task=f"mqtt reconnect {self.client_id}")
+            self._lost(f"reconnect attempt failed: {e}")
 
     def _message(self, client: Any, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         ack = self.acks.received(msg.mid, msg.qos)
         try:
             self.handler.message(self, msg, ack)
-        except Exception:
-            # Not acked: the broker keeps it and sends it again (to the next session).
+        except Exception:  # not acked: the broker sends it again (to the next session)
             self.log.failure("mqtt {client}: message on {topic} not handled: not acked",
                              client=self.client_id, topic=msg.topic)
             self.redeliver("a message could not be handled")
@@ -288,9 +288,9 @@ class MqttLink:
             return
         self.log.warn("mqtt {client}: {why}; reconnecting in {delay:g} s to get what was "
                       "not acked again", client=self.client_id, why=why, delay=REDELIVER_DELAY)
-        self._redeliver = self.reactor.callLater(REDELIVER_DELAY, self._reconnect)
+        self._redeliver = self.reactor.callLater(REDELIVER_DELAY, self._drop_for_redelivery)
 
-    def _reconnect(self) -> None:
+    def _drop_for_redelivery(self) -> None:
         self._redeliver = None
         if self.state == "connected" and not self._stopping:
             self.client.disconnect()  # _disconnected then connects again, with backoff
@@ -313,8 +313,7 @@ class MqttLink:
                           "that the broker stops sending until they are out",
                           client=self.client_id, n=n)
         elif change == "release":
-            self.log.info("mqtt {client}: outbox down to {n}: acking again",
-                          client=self.client_id, n=n)
+            self.log.info("mqtt {client}: outbox down to {n}: acking again", client=self.client_id, n=n)
 
     def subscribe(self, topic: str, qos: int = 1) -> None:
         if self.state == "connected":
@@ -378,8 +377,7 @@ class MqttLink:
 
     def _finish(self) -> Deferred[None]:
         self._force_close()
-        if self._misc.running:
-            self._misc.stop()
+        self._misc.stop()
         self.state = "stopped"
         return succeed(None)
 

@@ -188,11 +188,16 @@ class Live:
         self._broadcast(message)
 
     def _refresh_printers(self) -> None:
+        """Logged if it fails: the next job event schedules it again."""
         names, self._refresh = self._refresh, set()
-        for name in sorted(names):
-            snap = self.service.printer(name)
-            if snap is not None and self.feeds:
-                self._send_printer(snap, only_if_changed=True)
+        try:
+            for name in sorted(names):
+                snap = self.service.printer(name)
+                if snap is not None and self.feeds:
+                    self._send_printer(snap, only_if_changed=True)
+        except Exception:
+            self.log.failure("dashboard: queue figures not refreshed",
+                             periodic_task="dashboard refresh")
 
     # --- commands (called by Session.dispatch) -------------------------------------------
 

@@ -4,7 +4,8 @@
 The work (validation, rendering, drawing the PNG) is the print service's, off the reactor;
 these resources only map its answers to HTTP. Bad input always gets a clear answer:
 400 with ``{"errors": ["VALIDATION: ...", ...]}`` (the categories of the WebSocket API),
-413 for a body over ``server.max_message_size``.
+413 for a body over ``server.max_message_size``, 503 ``BUSY: ...`` while too many previews
+wait their turn already.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from twisted.logger import Logger
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
-from ticketd.jobs.service import DocumentError, PrintService
+from ticketd.jobs.service import Busy, DocumentError, PrintService
 from ticketd.web.access import BAD_ADMIN_TOKEN, request_has_admin, tokens_match
 
 Answer = tuple[int, bytes, bytes]  # (HTTP code, content type, body)
@@ -58,6 +59,10 @@ class _Worker(Resource):
         def failed(f: Any) -> None:
             if f.check(DocumentError):
                 write(_json(invalid, {"errors": f.value.errors}))
+                return
+            if f.check(Busy):
+                request.setHeader(b"retry-after", b"1")
+                write(_json(503, {"errors": [str(f.value)]}))
                 return
             self.log.failure("{path}: request failed", f, path=request.path)
             if not gone:

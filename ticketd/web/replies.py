@@ -23,6 +23,7 @@ BAD_TOKEN = "Invalid or missing auth token"
 RATE_LIMITED = "Rate limit exceeded: please wait before submitting more jobs"
 BINARY = "Binary messages are not supported: send one JSON object per text frame"
 INTERNAL = "ERROR: internal error, the request was not carried out"
+SLOW_READER = "Too many messages wait unsent: read them, then reconnect"
 
 
 def encode(message: Message) -> bytes:

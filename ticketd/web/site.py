@@ -15,6 +15,7 @@ from ticketd.config import ServerConfig
 from ticketd.jobs.service import PrintService
 from ticketd.web.access import admin_token
 from ticketd.web.access_log import redacting_formatter
+from ticketd.web.body_limit import bounded_request
 from ticketd.web.client_library import ClientLibraryResource
 from ticketd.web.connections import DeadlineChannel, PerClient, TooManyConnections
 from ticketd.web.health import HealthResource, ReadyResource
@@ -41,7 +42,8 @@ class DaemonSite(Site):
     """The Site with the checks every request passes first, whatever its path: the
     ``Host`` header names this daemon (refused with 421 otherwise); the access log
     leaves tokens out; request heads have a deadline and each client address a number
-    of connections (``connections.py``)."""
+    of connections (``connections.py``); request bodies over ``max_message_size`` are
+    refused while they are read (``body_limit.py``)."""
 
     admin_token: str | None = None
 
@@ -51,6 +53,7 @@ class DaemonSite(Site):
         self.server = server
         self.names = own_names(server)
         self.per_client = PerClient(server.max_connections_per_client)
+        self.requestFactory = bounded_request(server.max_message_size)
 
     def protocol(self) -> _GenericHTTPChannelProtocol:  # the factory's protocol "class"
         return _GenericHTTPChannelProtocol(DeadlineChannel())

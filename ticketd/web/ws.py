@@ -2,7 +2,8 @@
 
 It only moves frames: text in → ``Session.received``, dicts out → one text frame each. What
 it owns is the socket-level policy: message size (an ``error`` frame, then close 1009),
-allowed Origins (refused in the handshake, HTTP 403), the ``?token=`` query, auto-ping.
+allowed Origins (refused in the handshake, HTTP 403), the ``?token=`` query, auto-ping, and
+what may wait unsent for a client that does not read (``backlog.py``: close 1013).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from twisted.logger import Logger
 
 from ticketd.config import ServerConfig
 from ticketd.web import replies
+from ticketd.web.backlog import SEND_BACKLOG_LIMIT, SendBacklog
 from ticketd.web.messages import Hub, Session
 
 OPEN_HANDSHAKE_TIMEOUT = 10.0
@@ -54,6 +56,7 @@ class TicketServerProtocol(WebSocketServerProtocol):
     events = Logger()
     factory: "TicketServerFactory"
     session: Session | None = None
+    backlog: SendBacklog | None = None
     _token_ok = False
 
     def onConnect(self, request: ConnectionRequest) -> None:  # noqa: N802 (Autobahn's names)
@@ -77,6 +80,8 @@ class TicketServerProtocol(WebSocketServerProtocol):
         super().failHandshake(reason, code, responseHeaders)
 
     def onOpen(self) -> None:  # noqa: N802
+        self.backlog = SendBacklog(self.factory.send_backlog_limit)
+        self.backlog.attach(self.transport)
         self.session = self.factory.hub.open(self._send, self.peer, authenticated=self._token_ok)
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:  # noqa: N802,N803
@@ -89,8 +94,24 @@ class TicketServerProtocol(WebSocketServerProtocol):
             self.session = None
 
     def _send(self, message: dict[str, Any]) -> None:
-        if self.state == WebSocketServerProtocol.STATE_OPEN:
-            self.sendMessage(replies.encode(message), isBinary=False)
+        if self.state != WebSocketServerProtocol.STATE_OPEN:
+            return
+        data = replies.encode(message)
+        if self.backlog is not None and not self.backlog.add(len(data)):
+            self._too_slow()
+            return
+        self.sendMessage(data, isBinary=False)
+
+    def _too_slow(self) -> None:
+        """Messages pile up unsent: close (1013, try again later) rather than keep them.
+        The close frame waits behind them; the close handshake's timeout drops the
+        connection if the client still reads nothing."""
+        assert self.backlog is not None
+        self.events.warn("ws {peer}: closed (1013): over {waiting} bytes wait unsent, the "
+                         "limit is {limit}: the client does not read its messages",
+                         peer=self.peer, waiting=self.backlog.waiting,
+                         limit=self.backlog.limit, reason="slow_reader")
+        self.sendCloseFrame(code=1013, reasonUtf8=replies.SLOW_READER.encode(), isReply=False)
 
     def _max_message_size_exceeded(self, msg_size: int, max_msg_size: int, reason: str) -> None:
         """Autobahn's hook before it closes with 1009: tell the client why, in its language."""
@@ -104,6 +125,7 @@ class TicketServerProtocol(WebSocketServerProtocol):
 
 class TicketServerFactory(WebSocketServerFactory):
     protocol = TicketServerProtocol
+    send_backlog_limit = SEND_BACKLOG_LIMIT
 
     def __init__(self, hub: Hub, server: ServerConfig, reactor: Any = None) -> None:
         super().__init__(reactor=reactor)
