@@ -16,16 +16,12 @@ Missing chromium, chromedriver or selenium is a failure, not a skip: ``scripts/i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from twisted.internet.defer import ensureDeferred
-from twisted.internet.threads import deferToThread
-from twisted.trial.unittest import TestCase
 
 from ticketd.client import connect
-from ticketd.emulator import tcp
-from tests.browser_support import INSTALL_HINT, browser_problem, start_browser
-from tests.daemon import DaemonProcess
+from tests.browser_support import BrowserCase
 
 WAIT = 20.0
 PRINTERS = """
@@ -84,54 +80,19 @@ return { problems, buttons: buttons.length, width: vw, height: doc.clientHeight 
 """
 
 
-class DashboardBrowserTests(TestCase):
+class DashboardBrowserTests(BrowserCase):
     timeout = 120
 
-    def setUp(self) -> None:
-        from twisted.internet import reactor
-        self.reactor = reactor
-
-    def blocking(self, f: Callable[..., Any], *args: Any) -> Any:
-        """A WebDriver call, in a thread."""
-        return deferToThread(f, *args)
-
-    def wait(self, driver: Any, condition: Callable[[Any], Any], what: str) -> Any:
-        from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        def waiting() -> Any:
-            # Live updates redraw the rows: an element found a moment ago may be gone by
-            # the time it is read; that poll counts as "not yet" and the next one looks again.
-            try:
-                return WebDriverWait(driver, WAIT, poll_frequency=0.1,
-                                     ignored_exceptions=(StaleElementReferenceException,)
-                                     ).until(condition)
-            except TimeoutException:
-                raise AssertionError(f"timed out after {WAIT:g} s waiting for {what}") from None
-        return self.blocking(waiting)
-
     def test_dashboard_every_action_at_both_sizes(self) -> Any:
-        problem = browser_problem()
-        if problem:
-            self.fail(f"{problem}: {INSTALL_HINT}")
+        self.need_browser()
         return ensureDeferred(self.scenario())
 
     async def scenario(self) -> None:
         from selenium.webdriver.common.by import By
 
-        emulator, port = tcp.listen(self.reactor)
-        self.addCleanup(port.stopListening)
-        tmp = Path(self.mktemp()).resolve()
-        daemon = DaemonProcess(tmp / "daemon")
-        self.addCleanup(daemon.stop_async, self.reactor)
-        await daemon.start_async(self.reactor,
-                                 PRINTERS.replace("$emulator", str(port.getHost().port)))
+        emulator, daemon, driver, tmp = await self.start_all(PRINTERS)
         self.client = await connect(self.reactor, daemon.ws_url)
         self.addCleanup(self.client.close)
-        profile = tmp / "chromium-profile"
-        profile.mkdir(parents=True)
-        driver = await self.blocking(start_browser, str(profile))
-        self.addCleanup(lambda: self.blocking(driver.quit))
         self.driver, self.By, self.emulator, self.daemon = driver, By, emulator, daemon
         await self.size(*SIZES[0])
         try:
