@@ -11,8 +11,10 @@ from twisted.trial.unittest import TestCase
 from twisted.web.test.requesthelper import DummyRequest
 
 from ticketd.jobs.model import JobKind
+from ticketd.printers import status
 from ticketd.printers.status import PrinterStatus
 from ticketd.web.health import HealthResource, ReadyResource
+from ticketd.web.live import snapshot
 from tests.fakes import Rig, config
 from tests.test_upstream_schema import upstream_part, validator
 
@@ -72,3 +74,16 @@ class HealthTests(TestCase):
                                                "problems": ["p1: Out of paper"]}))
         self.assertEqual(request.responseHeaders.getRawHeaders(b"access-control-allow-origin"),
                          [b"*"])
+
+    def test_the_device_that_could_not_be_opened_is_named(self) -> None:
+        """The status text stays Ticket Daemon's; ``detail`` (extension) says why."""
+        reason = "cannot open serial printer /dev/ttyUSB7: No such file or directory"
+        self.rig.connections["p1"].status = status.not_connected(reason)
+        self.rig.queues["p1"].poll()
+        p1, p2 = get(self.health)[1]["printer_detail"]
+        self.assertEqual((p1["status"], p1["ok"], p1["detail"]),
+                         ("Printer not connected", False, reason))
+        self.assertIsNone(p2["detail"])
+        # The dashboard's live feed carries the same words.
+        shown = self.successResultOf(snapshot(self.rig.service))["printers"][0]
+        self.assertEqual((shown["status"], shown["detail"]), ("Printer not connected", reason))

@@ -139,8 +139,9 @@ def build(config: Config, reactor: Any) -> Daemon:
     """The whole daemon for ``config`` on ``reactor`` (tests pass their own).
 
     The named children, in start order: ``jobs`` (the job manager, whose children are the
-    printer queues), ``mqtt`` (when configured: started after the queues so that it stops,
-    publishing Offline, before them), ``http`` and ``systemd``."""
+    printer queues), ``spool-pruning`` (the virtual printers' old files), ``mqtt`` (when
+    configured: started after the queues so that it stops, publishing Offline, before
+    them), ``http``, ``announce`` (the URLs in the log) and ``systemd``."""
     from ticketd.documents import ImageCache
     from ticketd.jobs.commit import GroupCommitter
     from ticketd.jobs.journal import Journal, open_journal
@@ -150,6 +151,8 @@ def build(config: Config, reactor: Any) -> Daemon:
     from ticketd.jobs.service import PrintService
     from ticketd.metrics import Metrics
     from ticketd.printers.factory import connect
+    from ticketd.printers.spool_pruning import SpoolPruner
+    from ticketd.printers.virtual import VirtualConnection
     from ticketd.systemd import SystemdNotifier
     from ticketd.threads import printer_thread, runner
     from ticketd.state_lock import StateLock
@@ -174,15 +177,22 @@ def build(config: Config, reactor: Any) -> Daemon:
     manager = JobManager(config, committer, reactor)
     manager.setServiceParent(top)
     prepare = preparer(ImageCache(), strict=config.server.strict_documents)
+    spools = []
     for printer in config.printers:
         thread = printer_thread(f"ticketd-printer-{printer.name}")
-        queue = PrinterQueue(printer, connect(printer), clock=reactor,
+        connection = connect(printer)
+        inner = getattr(connection, "inner", connection)  # without status queries
+        if isinstance(inner, VirtualConnection):
+            spools.append(inner)
+        queue = PrinterQueue(printer, connection, clock=reactor,
                              run=runner(reactor, thread), prepare=prepare, sink=manager,
                              threads=thread)
         manager.add_queue(queue)
 
     # Validation, previews and discovery: the reactor's shared thread pool.
     printing = PrintService(manager, run=in_reactor_threads(reactor))
+    SpoolPruner(spools, config.state.retention_hours * 3600, reactor,
+                in_reactor_threads(reactor)).setServiceParent(top)
     metrics = Metrics(printing.printers)
     metrics.watch_journal(printing.journal_state)
     printing.subscribe(metrics.record)
@@ -200,6 +210,7 @@ def build(config: Config, reactor: Any) -> Daemon:
     http._raiseSynchronously = True  # a port in use refuses the start, with its setting
     http.setName("http")
     http.setServiceParent(top)
+    _AnnounceURLs(http, config.server.listen).setServiceParent(top)
     if config.server.admin_token is None:  # kept in the state directory once started
         _KeepAdminToken(site.admin_token, config.state.directory).setServiceParent(top)
 
@@ -207,6 +218,30 @@ def build(config: Config, reactor: Any) -> Daemon:
     notifier.setName("systemd")
     notifier.setServiceParent(top)
     return top
+
+
+class _AnnounceURLs(service.Service):
+    """One start-up line naming the dashboard's and the WebSocket's URLs, with the port
+    actually bound (``--http-port 0`` too), once the port listens."""
+
+    name = "announce"
+    log = Logger()
+
+    def __init__(self, http: Any, listen: str) -> None:
+        self.http, self.listen = http, listen
+
+    def startService(self) -> None:  # noqa: N802
+        super().startService()
+        # The endpoint service's port, bound by now (privilegedStartService): its only
+        # handle on the listening port.
+        self.http._waitingForPort.addCallback(self._announce)
+
+    def _announce(self, port: Any) -> Any:
+        from ticketd.web.hosts import local_urls
+        dashboard, websocket = local_urls(self.listen, port.getHost().port)
+        self.log.info("dashboard at {dashboard}, WebSocket at {websocket}",
+                      dashboard=dashboard, websocket=websocket)
+        return port
 
 
 class _KeepAdminToken(service.Service):

@@ -6,6 +6,8 @@ still run network and virtual printers.
 
 from __future__ import annotations
 
+import os
+
 from typing import Any, Callable
 
 import attrs
@@ -78,7 +80,8 @@ class SerialConnection(StreamConnection[Any]):
                 dsrdtr=self.flow_control == "dsrdtr",
                 timeout=self.status_timeout, write_timeout=self.write_timeout)
         except (OSError, ValueError) as e:
-            raise PrinterIOError(f"cannot open serial printer {self.device}: {e}") from None
+            raise PrinterIOError(f"cannot open serial printer {self.device}: "
+                                 f"{_open_error(e)}") from None
 
     def _release(self, port: Any) -> None:
         port.close()
@@ -121,3 +124,11 @@ class SerialConnection(StreamConnection[Any]):
 
         port.reset_input_buffer()
         return status_exchange.exchange(send, recv, self.status_timeout, self._clock)
+
+
+def _open_error(e: Exception) -> str:
+    """pyserial's "[Errno 2] could not open port X: [Errno 2] No such file ..." as the
+    system's words for the errno ("No such file or directory"): the device is named once,
+    by the caller."""
+    code = getattr(e, "errno", None)
+    return os.strerror(code) if isinstance(code, int) and code > 0 else str(e)

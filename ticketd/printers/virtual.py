@@ -17,6 +17,9 @@ the printer's config says ``preview = false``, as the benchmarks do) each job
 also gets a picture, ``<jobid>.png`` beside its ``.bin``, drawn by ``ticketd.receipt_image`` in
 the printer's thread after the ``.bin`` is in place: the picture is a convenience, so a
 failure to draw it is only logged and never fails the job.
+
+:meth:`VirtualConnection.prune` removes the files older than the journal's retention
+(``ticketd.printers.spool_pruning`` calls it periodically).
 """
 
 from __future__ import annotations
@@ -66,6 +69,12 @@ def spool_name(job_id: str) -> str:
         digest = hashlib.sha256(job_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
         stem = stem[:_MAX_STEM - 17] + "-" + digest
     return stem + ".bin"
+
+
+def _spooled(name: str) -> bool:
+    """A job's file or a write's leftover temp file: never ``STATUS`` or anything else."""
+    return (name.endswith((".bin", ".png")) and not name.startswith(".")) or \
+        (name.startswith(".tmp-") and name.endswith(".part"))
 
 
 class VirtualConnection(SpooledConnection):
@@ -170,6 +179,34 @@ class VirtualConnection(SpooledConnection):
         except Exception as e:
             self.log.warn("virtual printer: no preview {path}: {error}", path=str(target),
                           error=f"{type(e).__name__}: {e}")
+
+    def prune(self, before: float) -> int:
+        """Remove the jobs' files (``.bin``, ``.png``, and temp files a crash left) last
+        changed before ``before`` (unix seconds), so that the spool keeps what the journal
+        remembers and no more. Blocking: run it in a thread. A file that cannot be removed
+        is logged and skipped; returns how many were removed."""
+        try:
+            entries = list(os.scandir(self.spool))
+        except FileNotFoundError:
+            return 0
+        except OSError as e:
+            raise PrinterIOError(f"cannot list spool directory {self.spool}: "
+                                 f"{e.strerror or e}") from None
+        removed = 0
+        for entry in entries:
+            if not _spooled(entry.name):
+                continue
+            try:
+                if entry.is_file(follow_symlinks=False) and \
+                        entry.stat(follow_symlinks=False).st_mtime < before:
+                    os.unlink(entry.path)
+                    removed += 1
+            except FileNotFoundError:
+                continue  # gone meanwhile
+            except OSError as e:
+                self.log.warn("virtual printer: cannot remove {path}: {error}",
+                              path=entry.path, error=e.strerror or str(e))
+        return removed
 
     def query_status(self) -> PrinterStatus:
         if not self.spool.is_dir():

@@ -64,6 +64,8 @@ def report(service: PrintService, uptime: float, job_ids: bool = True) -> dict[s
         "printing": p.printing if job_ids else (True if p.printing else None),
         "jobs_processed": p.jobs_processed, "jobs_failed": p.jobs_failed,
         "last_error": p.last_error,
+        # what the status reading said besides its text, e.g. the device it could not open
+        "detail": p.status.detail,
     } for p in printers]
     return {
         "status": "degraded" if problems(printers, service.running, journal) else "ok",

@@ -14,6 +14,16 @@ from ticketd.config import ServerConfig
 from ticketd.web.connections import peer_name
 
 LOCAL_NAMES = ("localhost", "127.0.0.1", "[::1]")
+_WILDCARDS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "[::1]", "[::]": "[::1]"}
+
+
+def local_urls(listen: str, port: int) -> tuple[str, str]:
+    """The dashboard's and the WebSocket's URLs as the start-up log names them: on the
+    listen address, or loopback when it listens on every address (a browser cannot open
+    ``0.0.0.0``; loopback passes the Host and Origin checks)."""
+    name = listen.lower()
+    name = _WILDCARDS.get(name, f"[{name}]" if ":" in name and "[" not in name else name)
+    return f"http://{name}:{port}/", f"ws://{name}:{port}/ws"
 
 
 def own_names(server: ServerConfig) -> frozenset[str]:
