@@ -198,17 +198,18 @@ class Connection:
 
     # --- requests --------------------------------------------------------------------------
 
-    def printers(self) -> list[Message]:
+    def printers(self) -> Message:
+        """The ``printers`` reply (``printers``: each printer, ``summary``)."""
         reply = self.request({"tipo": "get_printers"}, lambda m: m.get("tipo") in (
             "printers", "error") and "id" not in m)
         if reply.get("tipo") != "printers":
             raise PrintError(str(reply.get("mensaje")))
-        return list(reply.get("printers", []))
+        return reply
 
     def printer_name(self, name: str) -> str:
         """The configured printer ``name`` (or alias, any case) means; refused here, since a
         document for an unknown model would go to the default printer."""
-        configured = [p for p in self.printers() if p.get("configured")]
+        configured = [p for p in self.printers().get("printers", []) if p.get("configured")]
         for p in configured:
             if name.casefold() in (n.casefold() for n in [p.get("name", ""),
                                                           *p.get("aliases", [])]):
@@ -226,8 +227,13 @@ class Connection:
     def submit(self, message: Message, admin: bool = False) -> Message:
         """Send a job message (``ticket``, ``raw``, ``reprint``, ``test_page``); the ``ack``.
         A refusal raises PrintError."""
-        job_id = message.setdefault("id", new_id())
-        ack = self.request(self._with_tokens(message, admin), _reply_to(job_id, ("ack", "error")))
+        job_id = message.get("id")
+        if job_id is None and message.get("tipo") in ("ticket", "raw"):
+            job_id = message["id"] = new_id()
+        # a reprint or test page without an id gets the daemon's: its first ack is the one
+        match = (_reply_to(job_id, ("ack", "error")) if job_id is not None else
+                 lambda m: m.get("tipo") in ("ack", "error"))
+        ack = self.request(self._with_tokens(message, admin), match)
         if ack.get("tipo") == "error":
             raise PrintError(str(ack.get("mensaje")), id=job_id)
         return ack
