@@ -5,6 +5,9 @@ the tests and the benchmark.
 greeting arrived. Requests return Deferreds for their immediate reply; ``result(job_id)``
 fires with a job's ``result`` whenever it comes (even if it came before the call).
 Every message received is also kept in ``client.messages`` for inspection.
+
+Scripts without a reactor use the blocking client, re-exported here:
+``print_document``, ``print_raw``, ``job_status`` (``ticketd/sync_client.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,11 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from autobahn.twisted.websocket import (WebSocketClientFactory, WebSocketClientProtocol,
                                         connectWS)
 from twisted.internet.defer import Deferred, succeed
+
+from ticketd.client_url import websocket_url
+from ticketd.sync_client import (CannotConnect, Connection, JobState, NoResult,  # noqa: F401
+                                 PrintError, PrintResult, Progress, job_status, print_document,
+                                 print_raw)
 
 Message = dict[str, Any]
 Match = Callable[[Message], bool]
@@ -205,6 +213,7 @@ def connect(reactor: Any, url: str = "ws://127.0.0.1:8766/ws", *, auth_token: st
 
     ``auth_token`` goes into each job message; ``query_token`` into the URL (``?token=``).
     """
+    url = websocket_url(url)
     if query_token is not None:
         parts = urlsplit(url)
         query = "&".join(q for q in (parts.query, urlencode({"token": query_token})) if q)
