@@ -20,6 +20,7 @@ from ticketd.emulator import tcp
 from ticketd.emulator.control import control_site
 from ticketd.emulator.core import ConnectionRecord
 from ticketd.emulator.live import LiveEmulator
+from ticketd.emulator.mechanism import PrintSettings
 
 PREFIX = "ticketd-emulator:"
 
@@ -35,6 +36,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--record", type=Path, default=None, metavar="DIR",
                    help="write each connection's bytes to DIR/conn-N.bin")
     p.add_argument("--fault", default="ready", help="initial status fault")
+    p.add_argument("--speed", type=float, default=200.0,
+                   help="print speed in mm/s, like a TM-T20 (0 = instant)")
+    p.add_argument("--paper", type=float, default=None, metavar="MM",
+                   help="paper per roll in mm: the paper runs out after that (default: "
+                        "endless)")
+    p.add_argument("--buffer", type=int, default=4096, metavar="BYTES",
+                   help="receive buffer: the printer stops reading when it is full")
     return p.parse_args(argv)
 
 
@@ -74,6 +82,7 @@ class Running:
     recorder: Recorder | None
 
     def stop(self) -> None:
+        self.emulator.stop()
         for p in self.ports:
             p.stopListening()
         if self.pty is not None:
@@ -85,7 +94,8 @@ class Running:
 def start(reactor: Any, args: argparse.Namespace,
           say: Callable[[str], None] = print) -> Running:
     """Set everything up on ``reactor`` (not run it) and announce the endpoints."""
-    emulator = LiveEmulator()
+    emulator = LiveEmulator(PrintSettings(speed=max(0.0, args.speed), roll=args.paper,
+                                          buffer=max(1, args.buffer)), clock=reactor)
     emulator.set_fault(args.fault)
     recorder = None
     if args.record is not None:

@@ -1,8 +1,10 @@
 """The emulator's control API: a tiny JSON-over-HTTP interface for scripts and people.
 
 ``GET /state``, ``POST /state`` with ``{"fault": "paper_out"}`` (or
-``{"fault": "disconnect_after", "bytes": N}``, ``{"fault": "slow", "rate": N}``),
-``GET /received`` (per-connection byte counts; ``?raw=1`` adds base64 bytes).
+``{"fault": "disconnect_after", "bytes": N}``, ``{"fault": "slow", "rate": N}``,
+``{"fault": "power_off"}``: off and on again, the buffer lost; ``"ready"`` after a
+paper-out puts a new roll in), ``GET /received`` (per-connection byte counts and the print
+mechanism's figures; ``?raw=1`` adds base64 bytes, with ``paper``: what came out).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
-from ticketd.emulator.core import LINE_FAULTS, STATUS_FAULTS, Emulator
+from ticketd.emulator.core import ACTIONS, LINE_FAULTS, STATUS_FAULTS, Emulator
 
 
 def _json(request: Request, body: Any, code: int = 200) -> bytes:
@@ -33,7 +35,8 @@ class StateResource(Resource):
 
     def render_GET(self, request: Request) -> bytes:
         return _json(request, dict(self.emulator.state.as_dict(),
-                                   faults=list(STATUS_FAULTS + LINE_FAULTS)))
+                                   mechanism=self.emulator.mechanism.as_dict(),
+                                   faults=list(STATUS_FAULTS + LINE_FAULTS + ACTIONS)))
 
     def render_POST(self, request: Request) -> bytes:
         try:
@@ -62,6 +65,7 @@ class ReceivedResource(Resource):
         body = self.emulator.summary()
         if raw:
             body["received"] = base64.b64encode(self.emulator.received).decode()
+            body["paper"] = base64.b64encode(self.emulator.paper).decode()
             for entry, record in zip(body["connections"], self.emulator.connections):
                 entry["raw"] = base64.b64encode(bytes(record.raw)).decode()
                 entry["payload"] = base64.b64encode(bytes(record.payload)).decode()

@@ -5,6 +5,13 @@ connection (or pty session) is a :class:`Session`, fed with :meth:`Session.recei
 returns an :class:`Outcome` telling the adapter what to send back, whether to hang up, and
 how long to stop reading (the "slow" fault). The adapters in ``tcp.py`` and ``pty.py`` do
 only the I/O, so every behaviour here is testable without sockets.
+
+Behind the sessions is the print mechanism (``mechanism.py``): the payload prints at the
+configured speed, and the answers that come in order (``GS r``, ``GS ( H`` fn 48, the
+first Automatic Status Back) are sent once the bytes before them have printed, through the
+session's :attr:`Session.send` (the adapter's write). ``DLE EOT`` is real-time: answered at
+once, whatever the buffer holds. A time source (``now``) makes the speed real; the default
+prints instantly.
 """
 
 from __future__ import annotations
@@ -13,6 +20,9 @@ from typing import Callable
 
 import attrs
 
+from ticketd.emulator.commands import Request, Scanner
+from ticketd.emulator.mechanism import Mechanism, PrintSettings
+
 DLE, EOT = 0x10, 0x04
 
 #: Status faults: the printer keeps accepting bytes; they change the DLE EOT answers.
@@ -20,6 +30,9 @@ STATUS_FAULTS = ("ready", "paper_near_end", "paper_out", "cover_open", "offline"
                  "feeding", "autocutter_error", "unrecoverable_error", "recoverable_error")
 #: Line faults, set beside a status fault: ``disconnect_after`` (bytes) and ``slow`` (rate).
 LINE_FAULTS = ("disconnect_after", "slow")
+#: Actions: ``power_off`` switches the printer off and on again (the buffer is lost, every
+#: connection drops, a new roll is in).
+ACTIONS = ("power_off",)
 
 _FIXED = 0x12
 # n -> extra bits, per status fault (Epson layout; docs/protocol.rst, "Printer status").
@@ -42,6 +55,36 @@ def status_byte(fault: str, n: int) -> int | None:
     if fault == "silent":
         return None
     return _FIXED | _BITS[fault].get(n, 0)
+
+
+def stops_printing(fault: str) -> bool:
+    """The faults in which the mechanism stands still: those that put the printer offline."""
+    return bool(_BITS[fault].get(1, 0) & 0x08)
+
+
+def transmit_status(fault: str, n: int) -> int:
+    """The answer to ``GS r n``: n = 1 or 49, the paper sensor (bits 0-1 near end, 2-3 roll
+    end); n = 2 or 50, the drawer kick connector (bit 0: pin 3, low here); bit 4 is 0,
+    which tells it from a DLE EOT answer."""
+    if n in (2, 50):
+        return 0x00
+    return {"paper_near_end": 0x03, "paper_out": 0x0F}.get(fault, 0x00)
+
+
+def asb_status(fault: str) -> bytes:
+    """The 4 bytes of Automatic Status Back: the first has bit 4 set and bits 0-1 clear,
+    the three others bit 4 clear (Epson's layout)."""
+    first = 0x10 | (0x08 if stops_printing(fault) else 0) \
+        | (0x20 if fault == "cover_open" else 0) | (0x40 if fault == "feeding" else 0)
+    second = {"autocutter_error": 0x08, "unrecoverable_error": 0x20,
+              "recoverable_error": 0x40}.get(fault, 0x00)
+    third = {"paper_near_end": 0x03, "paper_out": 0x0F}.get(fault, 0x00)
+    return bytes((first, second, third, 0x00))
+
+
+def process_id_answer(ident: bytes) -> bytes:
+    """``GS ( H`` fn 48's response: header 0x37, 0x22, the four id bytes, NUL."""
+    return b"\x37\x22" + ident + b"\x00"
 
 
 @attrs.frozen
@@ -76,7 +119,7 @@ def apply_fault(state: State, fault: str, *, nbytes: int | None = None,
             raise ValueError("slow needs rate: bytes per second (0 or null = full speed)")
         return attrs.evolve(state, slow_rate=float(rate) if rate > 0 else None)
     raise ValueError(f"unknown fault {fault!r}; one of "
-                     + ", ".join(STATUS_FAULTS + LINE_FAULTS))
+                     + ", ".join(STATUS_FAULTS + LINE_FAULTS + ACTIONS))
 
 
 @attrs.frozen
@@ -86,6 +129,7 @@ class Outcome:
     reply: bytes = b""
     hang_up: bool = False
     pause: float = 0.0  # seconds to stop reading (slow fault)
+    full: bool = False  # the receive buffer is full: stop reading until Session.on_room
 
 
 @attrs.define(eq=False)
@@ -112,12 +156,59 @@ Observer = Callable[[str, ConnectionRecord, bytes], None]
 class Emulator:
     """One emulated printer: fault state, connection records, observers."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: PrintSettings | None = None,
+                 now: Callable[[], float] | None = None) -> None:
         self.state = State()
         self.connections: list[ConnectionRecord] = []
         self._received = bytearray()
         self._observers: list[Observer] = []
         self._state_listeners: list[Callable[[State], None]] = []
+        self.mechanism: Mechanism[Session] = Mechanism(settings or PrintSettings())
+        self.now: Callable[[], float] = now or (lambda: 0.0)
+        self.sessions: list[Session] = []  # open ones
+        self._roll_ended = False
+
+    @property
+    def paper(self) -> bytes:
+        """What came out on paper so far (all rolls)."""
+        return bytes(self.mechanism.paper)
+
+    def advance(self) -> list[tuple["Session", bytes]]:
+        """Print up to now; the answers due, each with the session it goes to."""
+        out: list[tuple[Session, bytes]] = []
+        reached, ended = self.mechanism.run(self.now(), stops_printing(self.state.status))
+        for request, session in reached:
+            answer = session.carry_out(request)
+            if answer:
+                out.append((session, answer))
+        if ended:
+            self._roll_ended = True
+            self._set_status("paper_out")
+        if not self.mechanism.full:
+            for session in list(self.sessions):
+                session.room()
+        return out
+
+    def run_mechanism(self) -> None:
+        """Print up to now and send the answers due (the adapters' timer calls this)."""
+        for session, answer in self.advance():
+            session.push(answer)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """The mechanism may have work at a later time: a reactor-facing subclass sets a
+        timer for :meth:`Mechanism.due` and calls :meth:`run_mechanism` then."""
+
+    def power_off(self) -> None:
+        """Off and on again: the buffer is lost, connections drop, a new roll is in."""
+        self.run_mechanism()
+        self.mechanism.drop()
+        for session in list(self.sessions):
+            session.hang_up()
+        if self._roll_ended:
+            self._roll_ended = False
+            self.mechanism.refill()
+        self._set_status("ready")
 
     @property
     def received(self) -> bytes:
@@ -126,10 +217,30 @@ class Emulator:
 
     def set_fault(self, fault: str, *, nbytes: int | None = None,
                   rate: float | None = None) -> State:
-        self.state = apply_fault(self.state, fault, nbytes=nbytes, rate=rate)
+        if fault == "power_off":
+            self.power_off()
+            return self.state
+        state = apply_fault(self.state, fault, nbytes=nbytes, rate=rate)
+        self.run_mechanism()  # what printed until now printed in the old state
+        self._change(state)
+        return self.state
+
+    def _set_status(self, fault: str) -> None:
+        if self.state.status != fault:
+            self._change(attrs.evolve(self.state, status=fault))
+
+    def _change(self, state: State) -> None:
+        old, self.state = self.state, state
+        if self._roll_ended and not stops_printing(state.status):
+            self._roll_ended = False  # the paper is back: a new roll
+            self.mechanism.refill()
+        if old.status != state.status:
+            for session in list(self.sessions):
+                if session.asb:
+                    session.push(asb_status(state.status))
         for listener in list(self._state_listeners):
             listener(self.state)
-        return self.state
+        self.run_mechanism()
 
     def add_state_listener(self, listener: Callable[[State], None]) -> None:
         """``listener(state)`` after every :meth:`set_fault` (adapters end a slow pause
@@ -155,10 +266,13 @@ class Emulator:
         record = ConnectionRecord(number=len(self.connections) + 1, peer=peer)
         self.connections.append(record)
         self._notify("connect", record)
-        return Session(self, record)
+        session = Session(self, record)
+        self.sessions.append(session)
+        return session
 
     def summary(self) -> dict[str, object]:
-        return {"received_bytes": len(self._received),
+        return {"received_bytes": len(self._received), "paper_bytes": len(self.paper),
+                "mechanism": self.mechanism.as_dict(),
                 "connections": [c.as_dict() for c in self.connections]}
 
 
@@ -169,6 +283,43 @@ class Session:
         self.emulator = emulator
         self.record = record
         self._pending = b""  # a trailing DLE or DLE EOT that may start a query
+        self._scanner = Scanner()
+        self.asb = False  # Automatic Status Back enabled (GS a n, n != 0)
+        #: the adapter's write for answers that come later; None: kept in :attr:`outbox`
+        self.send: Callable[[bytes], None] | None = None
+        self.on_hang_up: Callable[[], None] | None = None  # the adapter's hang-up
+        self.on_room: Callable[[], None] | None = None  # the buffer has room again
+        self.outbox = bytearray()
+        self.waiting_room = False
+
+    def carry_out(self, request: Request) -> bytes:
+        """A buffered command reached the print head: its answer."""
+        if request.kind == "gs_r":
+            return bytes((transmit_status(self.emulator.state.status, request.arg[0]),))
+        if request.kind == "process_id":
+            return process_id_answer(request.arg)
+        self.asb = request.arg[0] != 0  # GS a n: first status at once, then on change
+        return asb_status(self.emulator.state.status) if self.asb else b""
+
+    def push(self, data: bytes) -> None:
+        """Bytes for the host that are not a reply to a read (later answers, ASB)."""
+        if not self.record.open:
+            return
+        if self.send is not None:
+            self.send(data)
+        else:
+            self.outbox += data
+
+    def hang_up(self) -> None:
+        self.close()
+        if self.on_hang_up is not None:
+            self.on_hang_up()
+
+    def room(self) -> None:
+        if self.waiting_room:
+            self.waiting_room = False
+            if self.on_room is not None:
+                self.on_room()
 
     def receive(self, data: bytes) -> Outcome:
         em = self.emulator
@@ -181,24 +332,35 @@ class Session:
             else:
                 em.state = attrs.evolve(em.state, disconnect_after=left - len(data))
         self.record.raw += data
-        reply = self._scan(data)
+        reply = bytearray(self._scan(data))
         if hang_up:
             self._flush()
         pause = len(data) / em.state.slow_rate if em.state.slow_rate and data else 0.0
+        for session, answer in em.advance():
+            if session is self:
+                reply += answer
+            else:
+                session.push(answer)
+        em._schedule()
+        full = em.mechanism.full and not hang_up
+        self.waiting_room = self.waiting_room or full
         em._notify("data", self.record, data)
-        return Outcome(reply=reply, hang_up=hang_up, pause=pause)
+        return Outcome(reply=bytes(reply), hang_up=hang_up, pause=pause, full=full)
 
     def close(self) -> None:
         """The connection ended: a held-back partial query was payload after all."""
         if self.record.open:
             self._flush()
             self.record.open = False
+            if self in self.emulator.sessions:
+                self.emulator.sessions.remove(self)
             self.emulator._notify("disconnect", self.record)
 
     def _payload(self, data: bytes) -> None:
         if data:
             self.record.payload += data
             self.emulator._received += data
+            self.emulator.mechanism.take(self._scanner.feed(data), self)
 
     def _flush(self) -> None:
         self._payload(self._pending)

@@ -23,10 +23,14 @@ class PrinterProtocol(Protocol):
         self.clock = clock
         self.session: Session | None = None
         self._resume: IDelayedCall | None = None
+        self._full = False  # the print buffer is full: not reading until it has room
 
     def connectionMade(self) -> None:
         peer = self.transport.getPeer()
         self.session = self.emulator.open_session(f"{peer.host}:{peer.port}")
+        self.session.send = self.transport.write
+        self.session.on_hang_up = self.transport.abortConnection
+        self.session.on_room = self._room
         self.emulator.add_state_listener(self._state_changed)
         self.log.debug("emulator: connection {n} from {peer}",
                        n=self.session.record.number, peer=self.session.record.peer)
@@ -42,7 +46,12 @@ class PrinterProtocol(Protocol):
                           n=self.session.record.number)
             self.session.close()
             self.transport.abortConnection()
-        elif out.pause > 0:
+        elif out.full and not self._full:
+            # flow control: a printer whose buffer is full stops reading; TCP then makes
+            # the sender wait until the print head has made room
+            self._full = True
+            self.transport.pauseProducing()
+        if not out.hang_up and out.pause > 0:
             # slow: stop reading for as long as the bytes "take to print"; TCP flow
             # control then slows the sender down, as a real printer's full buffer does.
             if self._resume is not None and self._resume.active():
@@ -59,7 +68,13 @@ class PrinterProtocol(Protocol):
 
     def _resume_reading(self) -> None:
         self._resume = None
-        self.transport.resumeProducing()
+        if not self._full:
+            self.transport.resumeProducing()
+
+    def _room(self) -> None:
+        self._full = False
+        if self._resume is None or not self._resume.active():
+            self.transport.resumeProducing()
 
     def connectionLost(self, reason: Any = None) -> None:
         self.emulator.remove_state_listener(self._state_changed)
@@ -95,6 +110,7 @@ def listen(reactor: IReactorTCP, port: int = 0, interface: str = "127.0.0.1", *,
     ``listening_port.stopListening()`` (open connections are not closed by that).
     """
     emulator = emulator if emulator is not None else LiveEmulator()
+    emulator.attach(clock if clock is not None else reactor)  # type: ignore[arg-type]
     factory = PrinterFactory(emulator, clock if clock is not None else reactor)  # type: ignore[arg-type]
     listening = reactor.listenTCP(port, factory, interface=interface)
     sock = getattr(listening, "socket", None)
