@@ -15,6 +15,12 @@ from ticketd.paper import DPIS, PAPER_WIDTHS
 __all__ = ["CONNECTION_TYPES", "VIRTUAL_STATUSES", "PrinterConfig", "read_printer"]
 
 CONNECTION_TYPES = ("network", "serial", "usb", "file", "cups", "win32", "virtual")
+#: How a job is known to have printed (docs/protocol.rst, "Confirmation"): the printer's
+#: in-order answer to ``GS ( H`` fn 48 or ``GS r 1`` after the job's bytes, or (no
+#: in-order answer) the real-time DLE EOT status read right after them, or nothing.
+CONFIRM_MODES = ("process_id", "gs_r", "realtime", "none")
+#: The kinds whose connection reads the in-order answers (the others have none yet).
+CONFIRMING_KINDS = ("network",)
 VIRTUAL_STATUSES = ("ready", "paper_near_end", "paper_out", "cover_open", "offline", "silent")
 
 
@@ -41,6 +47,10 @@ class PrinterConfig:
     default: bool = False
     prefix: str | None = None  # MQTT topic prefix (None: the name; "": none)
     mqtt_hold: float = 0.0  # seconds a fault may hold an MQTT job; 0: fail it at once
+    # "gs_r" by default for a network printer (nearly every ESC/POS printer answers GS r
+    # in order), "realtime" for the others, as before
+    confirm: str = "realtime"
+    confirm_timeout: float = 30.0  # seconds a Ready printer may take to confirm a job
     # network
     host: str | None = None
     port: int = 9100
@@ -107,7 +117,14 @@ def read_printer(source: str, name: str, raw: Any, interval: float = 5.0) -> Pri
         default=r.get("default", boolean, False),
         prefix=r.get("prefix", string),
         mqtt_hold=r.get("mqtt_hold", number(0, 7 * 86400), 0.0),
+        confirm=r.get("confirm", one_of(*CONFIRM_MODES),
+                      "gs_r" if kind in CONFIRMING_KINDS else "realtime"),
+        confirm_timeout=r.get("confirm_timeout", number(1, 3600), 30.0),
     )
+    if kind not in CONFIRMING_KINDS and kw["confirm"] in ("process_id", "gs_r"):
+        raise r.fail("confirm", f"{kw['confirm']!r} needs a printer that answers on its "
+                                f"own link ({', '.join(CONFIRMING_KINDS)}); a {kind} printer "
+                                "has \"realtime\" or \"none\"")
     required = {"network": ("host",), "serial": ("device",), "file": ("device",),
                 "usb": ("vendor_id", "product_id"), "cups": ("queue",), "win32": ("queue",)}
     checks: dict[str, Callable[[Any], Any]] = {

@@ -74,6 +74,11 @@ class Scanner:
         self._rest = buf[i:]
         return out
 
+    def flush(self) -> list[Piece]:
+        """The stream ended: a command cut short is printed as it is."""
+        rest, self._rest = self._rest, b""
+        return [Print(rest)] if rest else []
+
     def _command(self, buf: bytes, i: int) -> tuple[int, Piece | None]:
         """(length, piece) of the command at ``i``; length 0 when it is not all there."""
         b = buf[i]

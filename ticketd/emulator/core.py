@@ -20,71 +20,18 @@ from typing import Callable
 
 import attrs
 
-from ticketd.emulator.commands import Request, Scanner
+from ticketd.emulator.answers import (STATUS_FAULTS, asb_status, process_id_answer,
+                                      status_byte, stops_printing, transmit_status)
+from ticketd.emulator.commands import Piece, Print, Request, Scanner
 from ticketd.emulator.mechanism import Mechanism, PrintSettings
 
 DLE, EOT = 0x10, 0x04
 
-#: Status faults: the printer keeps accepting bytes; they change the DLE EOT answers.
-STATUS_FAULTS = ("ready", "paper_near_end", "paper_out", "cover_open", "offline", "silent",
-                 "feeding", "autocutter_error", "unrecoverable_error", "recoverable_error")
 #: Line faults, set beside a status fault: ``disconnect_after`` (bytes) and ``slow`` (rate).
 LINE_FAULTS = ("disconnect_after", "slow")
 #: Actions: ``power_off`` switches the printer off and on again (the buffer is lost, every
 #: connection drops, a new roll is in).
 ACTIONS = ("power_off",)
-
-_FIXED = 0x12
-# n -> extra bits, per status fault (Epson layout; docs/protocol.rst, "Printer status").
-_BITS: dict[str, dict[int, int]] = {
-    "ready": {},
-    "paper_near_end": {4: 0x0C},
-    "paper_out": {1: 0x08, 2: 0x20, 4: 0x0C | 0x60},
-    "cover_open": {1: 0x08, 2: 0x04},
-    "offline": {1: 0x08},
-    "silent": {},
-    "feeding": {1: 0x08, 2: 0x08},
-    "autocutter_error": {1: 0x08, 2: 0x40, 3: 0x08},
-    "unrecoverable_error": {1: 0x08, 2: 0x40, 3: 0x20},
-    "recoverable_error": {1: 0x08, 2: 0x40, 3: 0x40},
-}
-
-
-def status_byte(fault: str, n: int) -> int | None:
-    """The reply to ``DLE EOT n`` in status fault ``fault``; None when the printer is silent."""
-    if fault == "silent":
-        return None
-    return _FIXED | _BITS[fault].get(n, 0)
-
-
-def stops_printing(fault: str) -> bool:
-    """The faults in which the mechanism stands still: those that put the printer offline."""
-    return bool(_BITS[fault].get(1, 0) & 0x08)
-
-
-def transmit_status(fault: str, n: int) -> int:
-    """The answer to ``GS r n``: n = 1 or 49, the paper sensor (bits 0-1 near end, 2-3 roll
-    end); n = 2 or 50, the drawer kick connector (bit 0: pin 3, low here); bit 4 is 0,
-    which tells it from a DLE EOT answer."""
-    if n in (2, 50):
-        return 0x00
-    return {"paper_near_end": 0x03, "paper_out": 0x0F}.get(fault, 0x00)
-
-
-def asb_status(fault: str) -> bytes:
-    """The 4 bytes of Automatic Status Back: the first has bit 4 set and bits 0-1 clear,
-    the three others bit 4 clear (Epson's layout)."""
-    first = 0x10 | (0x08 if stops_printing(fault) else 0) \
-        | (0x20 if fault == "cover_open" else 0) | (0x40 if fault == "feeding" else 0)
-    second = {"autocutter_error": 0x08, "unrecoverable_error": 0x20,
-              "recoverable_error": 0x40}.get(fault, 0x00)
-    third = {"paper_near_end": 0x03, "paper_out": 0x0F}.get(fault, 0x00)
-    return bytes((first, second, third, 0x00))
-
-
-def process_id_answer(ident: bytes) -> bytes:
-    """``GS ( H`` fn 48's response: header 0x37, 0x22, the four id bytes, NUL."""
-    return b"\x37\x22" + ident + b"\x00"
 
 
 @attrs.frozen
@@ -135,7 +82,8 @@ class Outcome:
 @attrs.define(eq=False)
 class ConnectionRecord:
     """Everything one connection sent: ``raw`` as received, ``payload`` without the DLE EOT
-    queries that were answered (unanswered ones, e.g. while silent, stay in)."""
+    queries that were answered (unanswered ones, e.g. while silent, stay in) and without
+    the in-order status requests (GS r, GS ( H fn 48, GS a)."""
 
     number: int
     peer: str
@@ -357,14 +305,22 @@ class Session:
             self.emulator._notify("disconnect", self.record)
 
     def _payload(self, data: bytes) -> None:
+        """Bytes past the real-time queries: to the print mechanism; all but the in-order
+        requests (GS r, GS ( H fn 48, GS a: queries too) are the payload."""
         if data:
-            self.record.payload += data
-            self.emulator._received += data
-            self.emulator.mechanism.take(self._scanner.feed(data), self)
+            self._take(self._scanner.feed(data))
+
+    def _take(self, pieces: list[Piece]) -> None:
+        for piece in pieces:
+            if isinstance(piece, Print):
+                self.record.payload += piece.data
+                self.emulator._received += piece.data
+        self.emulator.mechanism.take(pieces, self)
 
     def _flush(self) -> None:
         self._payload(self._pending)
         self._pending = b""
+        self._take(self._scanner.flush())
 
     def _scan(self, data: bytes) -> bytes:
         buf = self._pending + data

@@ -16,6 +16,7 @@ import attrs
 
 from ticketd.config import PrinterConfig
 from ticketd.printers import status, status_exchange
+from ticketd.printers.confirm import IN_ORDER, Confirmation, Confirmations
 from ticketd.printers.connection import (PrinterIOError, connection_class, reason, required,
                                         timeouts)
 from ticketd.printers.status import PrinterStatus
@@ -36,12 +37,21 @@ class NetworkConnection(StreamConnection[socket.socket]):
     port: int = attrs.field(default=9100, kw_only=False)
     connect_timeout: float = 5.0
     send_buffer: int | None = 32 * 1024
+    #: "process_id" or "gs_r": a job is confirmed by the printer's in-order answer
+    #: (``confirm.py``); anything else: no in-order confirmation on this connection
+    confirm_mode: str = "realtime"
     _socket_factory: SocketFactory = socket.create_connection
+    _answers: Confirmations | None = attrs.field(default=None, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.confirm_mode in IN_ORDER:
+            self._answers = Confirmations(self.confirm_mode)
 
     @classmethod
     def from_config(cls, config: PrinterConfig) -> "NetworkConnection":
         return cls(required(config, config.host, "no host configured"), config.port,
-                   connect_timeout=config.connect_timeout, **timeouts(config))
+                   connect_timeout=config.connect_timeout, confirm_mode=config.confirm,
+                   **timeouts(config))
 
     @property
     def address(self) -> str:
@@ -58,6 +68,42 @@ class NetworkConnection(StreamConnection[socket.socket]):
             self.close()
             return status.not_connected(f"printer at {self.address} closed the connection")
         return self._read_status()
+
+    # --- the printer's in-order confirmation ----------------------------------------
+
+    def ask_confirmation(self) -> tuple[str, bytes] | None:
+        """(token, the request to send right after the job's bytes), or None when this
+        printer has no in-order confirmation."""
+        return self._answers.request() if self._answers is not None else None
+
+    def await_confirmation(self, token: str, wait: float) -> Confirmation:
+        """Read the printer's answers for up to ``wait`` seconds; not confirmed by then:
+        the real-time status over the same link (never a new one: the answer can only
+        come on the link the job went out on)."""
+        answers = self._answers
+        if answers is None:
+            raise ValueError("no in-order confirmation on this connection")
+        deadline = self._clock() + wait
+        while answers.state(token) == "pending":
+            sock = self._link
+            remaining = deadline - self._clock()
+            if sock is None or remaining <= 0:
+                break
+            try:
+                self._recv(sock, remaining)
+            except self.io_errors:
+                self.close()
+        found = answers.state(token)
+        if found == "pending":
+            after = self.confirm()
+            found = answers.state(token)
+            if found == "pending":
+                return Confirmation(False, after)
+        answers.forget(token)
+        if found == "confirmed":
+            return Confirmation(True)
+        return Confirmation(False, status.not_connected(
+            f"the connection to printer at {self.address} was lost"), lost=True)
 
     # --- the socket -----------------------------------------------------------------
 
@@ -82,6 +128,8 @@ class NetworkConnection(StreamConnection[socket.socket]):
 
     def _release(self, sock: socket.socket) -> None:
         sock.close()
+        if self._answers is not None:
+            self._answers.link_closed()
 
     def _interrupt(self, sock: socket.socket) -> None:
         """Shut the socket down (not close: the fd stays valid for the blocked thread),
@@ -108,8 +156,8 @@ class NetworkConnection(StreamConnection[socket.socket]):
         sock.settimeout(self.status_timeout)
         sock.sendall(data)
 
-    @staticmethod
-    def _recv(sock: socket.socket, timeout: float) -> bytes:
+    def _recv(self, sock: socket.socket, timeout: float) -> bytes:
+        """What arrives within ``timeout``, less the in-order answers (kept for their jobs)."""
         sock.settimeout(timeout)
         try:
             chunk = sock.recv(64)
@@ -117,16 +165,18 @@ class NetworkConnection(StreamConnection[socket.socket]):
             return b""
         if not chunk:
             raise ConnectionResetError(0, "connection closed by the printer")
-        return chunk
+        return self._answers.feed(chunk) if self._answers is not None else chunk
 
-    @staticmethod
-    def _drain(sock: socket.socket) -> None:
+    def _drain(self, sock: socket.socket) -> None:
         """Discard bytes already waiting (e.g. a reply that came after its timeout), so
-        that a late answer is never read as the answer to the next query."""
+        that a late answer is never read as the answer to the next query; an in-order
+        answer among them is kept."""
         while _readable(sock):
             chunk = sock.recv(4096)
             if not chunk:
                 raise ConnectionResetError(0, "connection closed by the printer")
+            if self._answers is not None:
+                self._answers.feed(chunk)
 
     def _still_open(self, sock: socket.socket) -> bool:
         """False if the printer closed or reset the idle connection since we last used it."""
