@@ -28,21 +28,30 @@ Steps, what each is told, and the answer (telling a step anything else is refuse
                                           otherwise               as begin() at start
     recording  printing_recorded(ok)      on disk                 Write           writing
                                           not recorded            RetryLater      done
-    writing    written(after, running)    link gone right after   as write_failed()
+    writing    written(after, running,    link gone right after   as write_failed()
+                       token)             a confirmation asked    RecordSent      confirming
                                           otherwise               RecordPrinted   done
                write_failed(e, running)   retries left, running   Retry           done
                                           otherwise               Fail            done
                write_stuck(detail)        (never resent)          Fail            done
+    confirming sent(now)                  (``sent`` recorded)     AwaitConfirm    confirming
+               confirmation(c, now,       confirmed               RecordPrinted   done
+                            running)      the link is gone        as write_failed()
+                                          a new fault             Progress        confirming
+                                          Ready past the timeout  RecordPrinted   done
+                                          otherwise               AwaitConfirm    confirming
+               reported()                 (the progress is out)   AwaitConfirm    confirming
+               confirm_stuck(detail)      (never resent)          Fail            done
     done       nothing
 
       start ── bytes at hand, fresh status ──╮
         │                                    │
         ▼                                    ▼
       preparing ────────────────────────► checked ──► recording ──► writing ──► printed
-        │ stuck                              │ a fault    │              │
-        ╰──────────────► holding ◄───────────╯            ▼              ▼
-                            │                         RetryLater     Retry | Fail
-                            ╰──► woken: start again
+        │ stuck                              │ a fault    │              │          ▲
+        ╰──────────────► holding ◄───────────╯            ▼              ▼          │
+                            │                         RetryLater     Retry | Fail   │
+                            ╰──► woken: start again              confirming (sent) ─╯
 
 - *The job ended*: meanwhile, by the job manager (cancelled, expired, failed while held).
   *Stopping*: the queue is stopping. Either way the machine gives up and the job stays as
@@ -58,22 +67,31 @@ Steps, what each is told, and the answer (telling a step anything else is refuse
 - ``Write`` is only ever answered once ``printing`` is on disk: after a crash the job is
   either not started (printed again) or ``interrupted`` (never silently printed again).
 - A write stuck in the thread may have reached the printer: it fails, never retried.
+- *Confirming*: the printer's ``confirm`` is in order (``process_id``, ``gs_r``): its
+  answer comes once the paper is out, and only then is the job ``printed``; meanwhile it
+  is ``sent``. A fault read meanwhile (paper out) stopped the printer inside this job: one
+  ``Progress`` per fault, and the job waits (Epson printers finish their buffer when the
+  paper is back; nothing is sent in between). The link gone before the answer: the
+  printer lost the job (switched off: its buffer is gone); it fails, or is retried where
+  ``retry_failed`` allows, saying so. Ready for ``confirm_timeout`` without an answer: the
+  printer does not confirm; the job is ``printed`` as the real-time status says, with a
+  warning, and the queue stops asking that printer.
 """
 
 from __future__ import annotations
 
 import enum
-from typing import Union
-
-import attrs
 
 from ticketd.jobs.api import fault_reason
 from ticketd.jobs.model import Job, JobKind
+from ticketd.jobs.step_actions import (EXPIRED_REASON, LOST_REASON, UNRECORDED_REASON, Action,
+                                       AwaitConfirm, Expire, Fail, GiveUp, Hold,
+                                       PrepareAndCheck, Progress, RecordPrinted,
+                                       RecordPrinting, RecordSent, Retry, RetryLater,
+                                       SetStatus, Write, lost_half_way, stopped_inside)
+from ticketd.printers.confirm import Confirmation
 from ticketd.printers.connection import PrinterIOError
 from ticketd.printers.status import PrinterStatus, no_response
-
-EXPIRED_REASON = "EXPIRED: the deadline passed before printing"
-UNRECORDED_REASON = "the journal could not be written"
 
 
 class Step(enum.Enum):
@@ -83,95 +101,18 @@ class Step(enum.Enum):
     HOLDING = "holding"      # the printer is at fault: waiting to be woken
     RECORDING = "recording"  # waiting for "printing" to be on disk
     WRITING = "writing"      # the bytes are going to the printer
+    CONFIRMING = "confirming"  # the printer has them: waiting for its in-order answer
     DONE = "done"            # nothing more to do for this job
+
+
+__all__ = ["EXPIRED_REASON", "UNRECORDED_REASON", "Action", "AwaitConfirm", "Expire",
+           "Fail", "GiveUp", "Hold", "JobSteps", "PrepareAndCheck", "Progress",
+           "RecordPrinted", "RecordPrinting", "RecordSent", "Retry", "RetryLater",
+           "SetStatus", "Step", "StepOutOfOrder", "Write"]
 
 
 class StepOutOfOrder(Exception):
     """The machine was told something its step does not expect (a bug in the caller)."""
-
-
-@attrs.frozen
-class PrepareAndCheck:
-    """In the printer's thread: make the bytes if ``data`` is None; read the status if
-    ``check`` (not when a fresh one stands)."""
-
-    data: bytes | None
-    check: bool
-
-
-@attrs.frozen
-class SetStatus:
-    """Take this reading as the printer's status (holding or resuming the queue's jobs)."""
-
-    status: PrinterStatus
-
-
-@attrs.frozen
-class Hold:
-    """Wait until the status reads Ready again, the job leaves the queue, or stopping."""
-
-
-@attrs.frozen
-class RecordPrinting:
-    """Record ``printing`` and wait until it is on disk (or could not be)."""
-
-
-@attrs.frozen
-class Write:
-    """Send the bytes, then read the status over the same link."""
-
-    data: bytes
-
-
-@attrs.frozen
-class RecordPrinted:
-    """The job is at the printer: record ``printed`` (``size`` bytes written)."""
-
-    size: int
-
-
-@attrs.frozen
-class Retry:
-    """The printer did not take the job whole: back to the head of the queue
-    (``retry_failed``: the shop's choice, knowing part of it may print twice)."""
-
-    reason: str
-
-
-@attrs.frozen
-class RetryLater:
-    """``printing`` is not on disk, so nothing was sent: back to the head of the queue,
-    tried again after a pause."""
-
-    reason: str = UNRECORDED_REASON
-
-
-@attrs.frozen
-class Fail:
-    """Record ``failed``; ``io``: the printer did not take the job (the queue's last
-    error), as opposed to a document that could not be prepared."""
-
-    reason: str
-    io: bool = False
-
-
-@attrs.frozen
-class Expire:
-    """Record ``expired``: the deadline passed before the job started printing."""
-
-    reason: str = EXPIRED_REASON
-
-
-@attrs.frozen
-class GiveUp:
-    """Leave the job as it is: it ended meanwhile, or the queue is stopping (it stays
-    queued on disk and is taken again after the restart)."""
-
-    why: str
-
-
-Action = Union[PrepareAndCheck, SetStatus, Hold, RecordPrinting, Write, RecordPrinted, Retry,
-               RetryLater, Fail, Expire, GiveUp]
 
 
 def io_reason(error: BaseException) -> str:
@@ -184,9 +125,15 @@ def io_reason(error: BaseException) -> str:
 class JobSteps:
     """One job's way through the printer queue; see the module's table."""
 
-    def __init__(self, job: Job, retry_failed: int) -> None:
+    def __init__(self, job: Job, retry_failed: int, confirm_timeout: float = 30.0) -> None:
         self.job = job
         self.retry_failed = retry_failed
+        self.confirm_timeout = confirm_timeout
+        self.token: str | None = None
+        self.sent_at: float | None = None
+        self._ready_since = 0.0
+        self._fault: str | None = None  # the fault the printer reads now, inside this job
+        self._stopped_by: str | None = None  # the first fault that stopped it in this job
         self.step = Step.START
         self.data: bytes | None = bytes(job.payload) if job.kind is JobKind.RAW else None
         self.status: PrinterStatus | None = None  # the reading this round goes by
@@ -270,15 +217,65 @@ class JobSteps:
         self.step = Step.WRITING
         return Write(self.data)
 
-    def written(self, after: PrinterStatus, running: bool) -> Action:
-        """The bytes were handed to the OS; ``after`` is the status read right after."""
+    def written(self, after: PrinterStatus | None, running: bool,
+                token: str | None = None) -> Action:
+        """The bytes were handed to the OS; ``after`` is the status read right after (None:
+        not read, ``confirm = "none"``); ``token``: the confirmation asked after them."""
         self._expect(Step.WRITING)
-        if after.not_connected:
+        if after is not None and after.not_connected:
             # The link was gone right after: the printer may have got only part of the job.
             return self._io_failed(f"PRINTER: connection lost while sending the job "
                                    f"({after.detail or 'no detail'})", running)
         assert self.data is not None
+        if token is not None:
+            self.token = token
+            self.step = Step.CONFIRMING
+            return RecordSent(len(self.data))
         return self._end(RecordPrinted(len(self.data)))
+
+    # --- confirming ----------------------------------------------------------------------
+
+    def sent(self, now: float) -> Action:
+        self._expect(Step.CONFIRMING)
+        self.sent_at = self._ready_since = now
+        assert self.token is not None
+        return AwaitConfirm(self.token)
+
+    def confirmation(self, c: Confirmation, now: float, running: bool) -> Action:
+        self._expect(Step.CONFIRMING)
+        assert self.data is not None and self.token is not None
+        if c.confirmed:
+            return self._end(RecordPrinted(len(self.data)))
+        if c.lost:
+            stopped = self._stopped_by
+            return self._io_failed(lost_half_way(stopped) if stopped else LOST_REASON,
+                                   running)
+        status = c.status
+        if status is not None and status.holds_jobs:
+            if self._fault != status.text:
+                self._fault = status.text
+                self._stopped_by = self._stopped_by or status.text
+                return Progress(stopped_inside(status))
+            return AwaitConfirm(self.token)
+        if self._fault is not None:  # Ready again: the printer finishes the job
+            self._fault, self._ready_since = None, now
+        if now - self._ready_since >= self.confirm_timeout:
+            return self._end(RecordPrinted(len(self.data), unconfirmed=(
+                f"the printer did not confirm the job within {self.confirm_timeout:g} s "
+                "while it read Ready: reported printed as its status says; this printer "
+                "is no longer asked to confirm")))
+        return AwaitConfirm(self.token)
+
+    def reported(self) -> Action:
+        self._expect(Step.CONFIRMING)
+        assert self.token is not None
+        return AwaitConfirm(self.token)
+
+    def confirm_stuck(self, detail: str) -> Action:
+        """The thread did not come back while waiting: the job is at the printer."""
+        self._expect(Step.CONFIRMING)
+        return self._end(Fail(f"PRINTER: the printer stopped answering while it had this "
+                              f"job ({detail}); connection dropped", io=True))
 
     def write_failed(self, error: BaseException, running: bool) -> Action:
         self._expect(Step.WRITING)

@@ -53,7 +53,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     hold REAL,
     reprint_of TEXT
 );
-CREATE INDEX IF NOT EXISTS jobs_open ON jobs (state) WHERE state IN ('queued','held','printing');
+DROP INDEX IF EXISTS jobs_open;
+CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs (state)
+    WHERE state IN ('queued','held','printing','sent');
 CREATE INDEX IF NOT EXISTS jobs_printer ON jobs (printer, seq);
 CREATE INDEX IF NOT EXISTS jobs_updated ON jobs (updated);
 CREATE TABLE IF NOT EXISTS events (
@@ -274,9 +276,9 @@ class Journal:
         return _job(row, with_payload) if row else None
 
     def unfinished(self) -> list[Job]:
-        """Jobs still queued, held or printing, in the order they were accepted."""
+        """Jobs still queued, held, printing or sent, in the order they were accepted."""
         rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM jobs WHERE state IN ('queued','held','printing') "
+            f"SELECT {_COLUMNS} FROM jobs WHERE state IN ('queued','held','printing','sent') "
             "ORDER BY seq").fetchall()
         return [_job(r) for r in rows]
 
@@ -303,7 +305,7 @@ class Journal:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            final = "state NOT IN ('queued','held','printing')"
+            final = "state NOT IN ('queued','held','printing','sent')"
             cut = db.execute(f"SELECT seq FROM jobs WHERE {final} ORDER BY seq DESC "
                              "LIMIT 1 OFFSET ?", (keep,)).fetchone()
             cond = f"{final} AND (updated < ?" + (" OR seq <= ?)" if cut else ")")

@@ -259,7 +259,7 @@ class JobManager(service.MultiService):
                                                "please retry"))
         if job is None:
             return self.get(job_id).addCallback(self._cancel_closed, job_id)
-        if job.state is JobState.PRINTING:
+        if job.state.at_printer:
             return succeed(CancelResult(job, False, f"Job {job_id} is being printed and "
                                                     "cannot be cancelled"))
         d = self.change(job, JobState.CANCELLED, "CANCELLED: cancelled by request")
@@ -269,7 +269,7 @@ class JobManager(service.MultiService):
         """What the canceller is told is what the journal has."""
         if outcome.recorded:
             return CancelResult(job, True, "Job cancelled")
-        if outcome.moved is JobState.PRINTING:
+        if outcome.moved is not None and outcome.moved.at_printer:
             return CancelResult(job, False, f"Job {job.id} is being printed and cannot be "
                                             "cancelled")
         if outcome.moved is not None:
@@ -314,6 +314,11 @@ class JobManager(service.MultiService):
     @property
     def journal_ok(self) -> bool:
         return self.committer.state.ok
+
+    def progress(self, job: Job, text: str) -> None:
+        """News of a job that keeps its state (nothing to record): an event old == new."""
+        if not job.state.final:
+            self._emit(JobEvent(job, job.state, job.state, text))
 
     def _applied(self, event: JobEvent) -> None:
         job = event.job

@@ -5,11 +5,12 @@ through the job manager and watches their states; the printer service moves them
 
 States and transitions (anything not listed is refused with :class:`InvalidTransition`)::
 
-    from \\ to   queued  held  printing  printed  failed  cancelled  expired  interrupted
+    from \\ to   queued  held  printing  sent  printed  failed  cancelled  expired  interrupted
     (new)          x
-    queued               x       x                  x        x         x
-    held           x             x                  x        x         x
-    printing       x                       x        x                            x
+    queued               x       x                        x        x         x
+    held           x             x                        x        x         x
+    printing       x                       x      x       x                            x
+    sent           x                              x       x                            x
     printed, failed, cancelled, expired, interrupted: final
 
       new ──► queued ◄──► held          (a printer fault pauses the queue; Ready resumes it)
@@ -17,8 +18,10 @@ States and transitions (anything not listed is refused with :class:`InvalidTrans
                 │   ╲───────┼──► cancelled | expired | failed (render error, hold timeout)
                 ▼           ▼
              printing ──► printed | failed (I/O error, write timeout)
-                │ ╲
-                │  ╲──► queued           (retry after an I/O error, if configured)
+                │ ╲  ╲
+                │  ╲  ╲──► sent ──► printed   (the printer confirmed: the paper is out)
+                │   ╲       ╰─────► failed | queued | interrupted (lost by the printer; died)
+                │    ╲──► queued     (retry after an I/O error, if configured)
                 ▼
            interrupted                  (daemon died mid-write: nobody knows if it printed)
 
@@ -27,6 +30,12 @@ States and transitions (anything not listed is refused with :class:`InvalidTrans
 - ``held`` is the printer's hold carried by its waiting jobs in memory (``holds.py``): on
   disk such a job stays ``queued``, and the hold is one row for the printer.
 - Every other change is on disk before the job takes it (``changes.py``).
+- ``sent``: the printer has all of the job's bytes and the paper is not out yet; it is
+  ``printed`` when the printer's in-order answer arrives (the printer's ``confirm``:
+  ``process_id`` or ``gs_r``). Printers without one (``realtime``, ``none``) go from
+  ``printing`` to ``printed`` as before. A ``sent`` job cannot be cancelled; the printer
+  losing it (switched off while the paper was out) fails it; recorded before the answer
+  and the daemon died: ``interrupted`` on restart (the answer went to the dead connection).
 - ``printing → interrupted`` is only ever set on restart, by the job manager's recovery: a
   job recorded as printing when the process died. It is not reprinted unless the printer's
   config says ``reprint_interrupted = true``; then recovery takes ``printing → queued``.
@@ -45,6 +54,7 @@ class JobState(enum.Enum):
     QUEUED = "queued"
     HELD = "held"
     PRINTING = "printing"
+    SENT = "sent"
     PRINTED = "printed"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -60,6 +70,11 @@ class JobState(enum.Enum):
         """Still in the queue: may be cancelled, may expire."""
         return self in (JobState.QUEUED, JobState.HELD)
 
+    @property
+    def at_printer(self) -> bool:
+        """Its bytes are going or went to the printer: it cannot be cancelled."""
+        return self in (JobState.PRINTING, JobState.SENT)
+
 
 FINAL = frozenset({JobState.PRINTED, JobState.FAILED, JobState.CANCELLED, JobState.EXPIRED,
                    JobState.INTERRUPTED})
@@ -68,7 +83,8 @@ _S = JobState
 TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     _S.QUEUED: frozenset({_S.HELD, _S.PRINTING, _S.FAILED, _S.CANCELLED, _S.EXPIRED}),
     _S.HELD: frozenset({_S.QUEUED, _S.PRINTING, _S.FAILED, _S.CANCELLED, _S.EXPIRED}),
-    _S.PRINTING: frozenset({_S.QUEUED, _S.PRINTED, _S.FAILED, _S.INTERRUPTED}),
+    _S.PRINTING: frozenset({_S.QUEUED, _S.SENT, _S.PRINTED, _S.FAILED, _S.INTERRUPTED}),
+    _S.SENT: frozenset({_S.QUEUED, _S.PRINTED, _S.FAILED, _S.INTERRUPTED}),
 }
 
 

@@ -19,8 +19,12 @@ module has the table); the queue carries the steps out and tells it how they wen
 3. it records ``printing`` in the journal and waits until it is on disk — so that after a
    crash a job is either not started (reprinted) or ``interrupted`` (never silently
    reprinted) — then writes the bytes with ``write_timeout``;
-4. it records ``printed`` (without waiting for it: the next job's ``printing`` does), or
-   ``failed`` with the reason (or requeues the job, ``retry_failed``). A change the job
+4. where the printer confirms in order (``confirm``: ``process_id``, ``gs_r``) it records
+   ``sent`` and waits for the printer's answer in its thread, reading the real-time
+   status meanwhile (a fault stops the job half-way: ``Waiting: ...``; the link gone: the
+   printer lost it); then, or at once elsewhere, it records ``printed`` (without waiting
+   for it: the next job's ``printing`` does), or ``failed`` with the reason (or requeues
+   the job, ``retry_failed``). A change the job
    manager could not record is not applied (``changes.py``); those that must happen are
    tried again until the journal takes them.
 
@@ -32,8 +36,6 @@ the printer's single thread, so it can never land in the middle of a job's bytes
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from twisted.application import service
 from twisted.internet.defer import CancelledError, Deferred, ensureDeferred, succeed
 from twisted.internet.interfaces import IReactorTime
@@ -42,10 +44,12 @@ from twisted.logger import Logger
 
 from ticketd.config import PrinterConfig
 from ticketd.jobs.api import fault_reason
-from ticketd.jobs.changes import Outcome
-from ticketd.jobs.job_steps import (Action, Expire, Fail, GiveUp, Hold, JobSteps,
-                                    PrepareAndCheck, RecordPrinted, RecordPrinting, Retry,
-                                    RetryLater, SetStatus, Write)
+from ticketd.jobs.confirming import Confirming
+from ticketd.jobs.job_sink import JobSink
+from ticketd.jobs.job_steps import (Action, AwaitConfirm, Expire, Fail, GiveUp, Hold,
+                                    JobSteps, PrepareAndCheck, Progress, RecordPrinted,
+                                    RecordPrinting, RecordSent, Retry, RetryLater, SetStatus,
+                                    Write)
 from ticketd.jobs.model import Job, JobState
 from ticketd.jobs.paused_queue import PausableQueue
 from ticketd.jobs.printer_work import Prepare, PreparationError, PrinterWork
@@ -59,23 +63,7 @@ JOURNAL_RETRY = 1.0  # seconds before trying again a job whose state could not b
 STATUS_FRESH = 0.2  # seconds a status read right after a write stands as the next check
 
 
-class JobSink(Protocol):
-    """What the queue needs from the job manager: durable state changes and status news."""
-
-    def change(self, job: Job, state: JobState, reason: str | None = None,
-               progress: str | None = None, must: bool = False) -> Deferred[Outcome]:
-        """Fires with a true Outcome once the change is on disk and applied."""
-
-    def printer_status(self, printer: str, old: PrinterStatus, new: PrinterStatus,
-                       jobs: list[Job] = ...) -> None:
-        """The status is ``new``: ``jobs`` (waiting) are held by a fault or let go."""
-
-    @property
-    def journal_ok(self) -> bool:
-        """The journal's last write worked."""
-
-
-class PrinterQueue(service.Service):
+class PrinterQueue(Confirming, service.Service):
     log = Logger()
 
     def __init__(self, config: PrinterConfig, connection: PrinterConnection, *,
@@ -267,7 +255,7 @@ class PrinterQueue(service.Service):
             except Exception:
                 self.log.failure("printer {printer}: job {job} failed unexpectedly",
                                  printer=self.printer, job=job.id)
-                if not job.state.final and job.state is not JobState.PRINTING:
+                if not job.state.final and not job.state.at_printer:
                     await self.sink.change(job, JobState.FAILED, "EXECUTION: internal error")
             finally:
                 self.current = None
@@ -282,7 +270,7 @@ class PrinterQueue(service.Service):
 
     async def _handle(self, job: Job) -> None:
         """Carry out what the job's steps ask, one after the other, until they are done."""
-        steps = JobSteps(job, self.config.retry_failed)
+        steps = JobSteps(job, self.config.retry_failed, self.config.confirm_timeout)
         action: Action | None = steps.begin(self.clock.seconds(), self._fresh_status())
         while action is not None:
             action = await self._carry_out(steps, action)
@@ -311,9 +299,16 @@ class PrinterQueue(service.Service):
                 return steps.printing_recorded(outcome.recorded)
             case Write(data=data):
                 return await self._write(steps, data)
-            case RecordPrinted(size=size):
+            case RecordSent() | AwaitConfirm() | Progress():
+                return await self._confirming(steps, action)
+            case RecordPrinted(size=size, unconfirmed=unconfirmed):
                 job.bytes_written = size
                 self.jobs_processed += 1
+                if unconfirmed is not None:
+                    self.log.warn("printer {printer}: job {job}: {why}", printer=self.printer,
+                                  job=job.id, why=unconfirmed)
+                    job.warnings = job.warnings + (unconfirmed,)
+                    self._thread_work.stop_confirming(unconfirmed)
                 # Not awaited: the next job's "printing" is committed with it or after it
                 # (a batch behind a failed one fails too), and waits for it while the
                 # journal fails: at most one job in doubt after a crash. It printed:
@@ -363,7 +358,7 @@ class PrinterQueue(service.Service):
     async def _write(self, steps: JobSteps, data: bytes) -> Action:
         self.writing = True
         try:
-            after = await self._calls.call(self._thread_work.write_job, data, steps.job.id,
+            written = await self._calls.call(self._thread_work.write_job, data, steps.job.id,
                                            timeout=self._thread_work.write_budget())
         except ThreadStuck as e:
             # Beyond every deadline of the connection: the thread is blocked where Python
@@ -376,9 +371,10 @@ class PrinterQueue(service.Service):
             self.writing = False
             return steps.write_failed(e, self.running)
         self.writing = False
-        self._after_write, self._after_write_at = after, self.clock.seconds()
-        self.set_status(after)
-        return steps.written(after, self.running)
+        if written.status is not None:
+            self._after_write, self._after_write_at = written.status, self.clock.seconds()
+            self.set_status(written.status)
+        return steps.written(written.status, self.running, written.token)
 
     def _printed_recorded(self, _: object, printed: Deferred[None]) -> None:
         if self._printed is printed:

@@ -9,14 +9,27 @@ from __future__ import annotations
 
 from typing import Callable
 
+import attrs
+
 from ticketd.config_printer import PrinterConfig
 from ticketd.jobs.model import Job
+from ticketd.printers.confirm import IN_ORDER, Confirmation
 from ticketd.printers.connection import PrinterConnection
 from ticketd.printers.status import PrinterStatus
 
 WRITE_GRACE = 2.0  # seconds past the connection's own deadlines before giving up on a call
 RENDER_ALLOWANCE = 30.0  # seconds a document may take to render
+CONFIRM_WAIT = 0.5  # seconds one wait for a confirmation lasts before DLE EOT is read
 Prepare = Callable[[Job], tuple[bytes, tuple[str, ...]]]
+
+
+@attrs.frozen
+class Written:
+    """A job's bytes went out: the real-time status read right after (None: not read,
+    ``confirm = "none"``), and the token of the confirmation asked after them."""
+
+    status: PrinterStatus | None
+    token: str | None = None
 
 
 class PreparationError(Exception):
@@ -29,6 +42,21 @@ class PrinterWork:
         self.config = config
         self.connection = connection
         self._prepare = prepare
+        self.unconfirmed: str | None = None  # why this printer is no longer asked
+
+    @property
+    def confirm(self) -> str:
+        """How jobs are confirmed on this printer now: the ``confirm`` setting, or
+        "realtime" if the connection has no in-order answers or the printer never gave one."""
+        mode = self.config.confirm
+        if mode in IN_ORDER and (self.unconfirmed is not None
+                                 or not hasattr(self.connection, "ask_confirmation")):
+            return "realtime"
+        return mode
+
+    def stop_confirming(self, why: str) -> None:
+        """The printer did not confirm a job: jobs go by the real-time status from now on."""
+        self.unconfirmed = why
 
     def status_budget(self) -> float:
         """The longest a status query can take by the connection's own deadlines (connect,
@@ -51,13 +79,29 @@ class PrinterWork:
             data, warnings = self._prepare(job)
         return data, warnings, self.connection.query_status() if check else None
 
-    def write_job(self, data: bytes, job_id: str) -> PrinterStatus:
-        """Write the job, then read the status (the next job's check, if it comes soon)."""
+    def confirm_budget(self) -> float:
+        return CONFIRM_WAIT + self.status_budget()
+
+    def write_job(self, data: bytes, job_id: str) -> Written:
+        """Write the job, with the printer's confirmation request right behind it when it
+        confirms in order, then read the status (the next job's check, if it comes soon)."""
+        mode = self.confirm
+        token = None
         try:
             self.connection.open()
+            if mode in IN_ORDER:
+                asked = self.connection.ask_confirmation()  # type: ignore[attr-defined]
+                if asked is not None:
+                    token, request = asked
+                    data = data + request
             self.connection.write(data, job_id)
         except BaseException:
             self.connection.close()
             raise
+        if mode == "none":
+            return Written(None)
         confirm = getattr(self.connection, "confirm", self.connection.query_status)
-        return confirm()
+        return Written(confirm(), token)
+
+    def await_confirmation(self, token: str) -> Confirmation:
+        return self.connection.await_confirmation(token, CONFIRM_WAIT)  # type: ignore[attr-defined]

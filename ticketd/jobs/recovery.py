@@ -2,6 +2,8 @@
 
 - ``printing`` when the daemon died: ``interrupted`` (it may or may not have printed), or
   queued again where the printer's config says ``reprint_interrupted``;
+- ``sent``: ``interrupted``, never reprinted (the printer had all of it; its answer went
+  to the connection that died with the daemon, so no answer can prove it printed now);
 - ``held`` (a journal written before holds became the printer's): queued, held again if
   the fault is still there;
 - a job for a printer no longer configured: failed.
@@ -22,6 +24,9 @@ from ticketd.jobs.model import Job, JobEvent, JobState
 
 INTERRUPTED_REASON = ("INTERRUPTED: the daemon stopped while this job was being printed; "
                       "it may or may not have printed")
+UNCONFIRMED_REASON = ("INTERRUPTED: the daemon stopped after the printer took all of this "
+                      "job and before it confirmed the paper came out; it most likely "
+                      "printed")
 
 
 @attrs.define
@@ -39,7 +44,9 @@ def recover(jobs: Iterable[Job], printer: Callable[[str], PrinterConfig | None],
     for job in jobs:
         before = job.state
         cfg = printer(job.printer)
-        if job.state is JobState.PRINTING:
+        if job.state is JobState.SENT:
+            job.transition(JobState.INTERRUPTED, now, UNCONFIRMED_REASON)
+        elif job.state is JobState.PRINTING:
             if cfg is not None and cfg.reprint_interrupted:
                 job.transition(JobState.QUEUED, now, "reprinting after an interruption")
             else:
