@@ -11,6 +11,8 @@ from twisted.internet import defer, reactor, task
 from twisted.trial.unittest import TestCase
 
 from ticketd.config import parse
+from ticketd.emulator.live import LiveEmulator
+from ticketd.emulator.mechanism import PrintSettings
 from ticketd.emulator.tcp import listen
 from ticketd.jobs.journal import Journal
 from ticketd.jobs.api import PrinterEvent
@@ -26,15 +28,18 @@ def job_bytes(tag: str, size: int = 0) -> bytes:
 class DaemonCase(TestCase):
     timeout = 60
 
-    def start(self, printers: dict[str, dict[str, Any]]) -> JobManager:
-        """Emulators (one per printer) and the daemon core, torn down after the test."""
+    def start(self, printers: dict[str, dict[str, Any]],
+              mechanisms: dict[str, PrintSettings] | None = None) -> JobManager:
+        """Emulators (one per printer, printing as ``mechanisms`` says: instant by
+        default) and the daemon core, torn down after the test."""
         state = Path(self.mktemp()).resolve()
         self.state = state
         self.emulators = {}
         text = f'[server]\nport = 0\n[state]\ndirectory = "{state}"\n'
         ports = []
         for name, opts in printers.items():
-            emu, port = listen(reactor)
+            emu, port = listen(reactor, emulator=LiveEmulator((mechanisms or {}).get(name)))
+            self.addCleanup(emu.stop)
             ports.append(port)
             self.emulators[name] = emu
             text += (f'[printers.{name}]\nconnection = "network"\nhost = "127.0.0.1"\n'

@@ -18,7 +18,8 @@ CONNECTION_TYPES = ("network", "serial", "usb", "file", "cups", "win32", "virtua
 #: How a job is known to have printed (docs/protocol.rst, "Confirmation"): the printer's
 #: in-order answer to ``GS ( H`` fn 48 or ``GS r 1`` after the job's bytes, or (no
 #: in-order answer) the real-time DLE EOT status read right after them, or nothing.
-CONFIRM_MODES = ("process_id", "gs_r", "realtime", "none")
+IN_ORDER_CONFIRM = ("process_id", "gs_r")
+CONFIRM_MODES = IN_ORDER_CONFIRM + ("realtime", "none")
 #: The kinds whose connection reads the in-order answers (the others have none yet).
 CONFIRMING_KINDS = ("network",)
 VIRTUAL_STATUSES = ("ready", "paper_near_end", "paper_out", "cover_open", "offline", "silent")
@@ -121,7 +122,7 @@ def read_printer(source: str, name: str, raw: Any, interval: float = 5.0) -> Pri
                       "gs_r" if kind in CONFIRMING_KINDS else "realtime"),
         confirm_timeout=r.get("confirm_timeout", number(1, 3600), 30.0),
     )
-    if kind not in CONFIRMING_KINDS and kw["confirm"] in ("process_id", "gs_r"):
+    if kind not in CONFIRMING_KINDS and kw["confirm"] in IN_ORDER_CONFIRM:
         raise r.fail("confirm", f"{kw['confirm']!r} needs a printer that answers on its "
                                 f"own link ({', '.join(CONFIRMING_KINDS)}); a {kind} printer "
                                 "has \"realtime\" or \"none\"")

@@ -73,16 +73,20 @@ class StateCollector:
                                   "was Ready, else 0.", labels=["printer"])
         status = GaugeMetricFamily("ticketd_printer_status", "1 for the printer's current "
                                    "condition, 0 for the others.", labels=["printer", "status"])
+        unconfirmed = GaugeMetricFamily("ticketd_jobs_unconfirmed", "Jobs sent to the "
+                                        "printer whose confirmation (the paper is out) is "
+                                        "awaited.", labels=["printer"])
         for p in sorted(self.printers(), key=lambda p: p.name):
             name = p.name
             length.add_metric([name], p.queue)
             held.add_metric([name], p.held)
+            unconfirmed.add_metric([name], p.unconfirmed)
             capacity.add_metric([name], p.capacity)
             current = p.status.condition
             ready.add_metric([name], 1 if current is Condition.READY else 0)
             for condition, label in STATUS_LABELS.items():
                 status.add_metric([name, label], 1 if condition is current else 0)
-        yield from (length, held, capacity, ready, status)
+        yield from (length, held, capacity, ready, status, unconfirmed)
         if self.journal is not None:
             yield GaugeMetricFamily("ticketd_journal_ok", "1 while the journal's writes "
                                     "work, 0 while they fail.",
@@ -120,6 +124,11 @@ class Metrics:
                                   buckets=DURATION_BUCKETS, registry=r)
         self.bytes = Histogram("ticketd_print_bytes", "Bytes sent to the printer, printed "
                                "jobs.", ["printer"], buckets=BYTES_BUCKETS, registry=r)
+        self.confirmed = Histogram("ticketd_confirm_seconds", "Time from sent (the printer "
+                                   "has the bytes) to the printer's confirmation (the paper "
+                                   "is out): the real paper speed.", ["printer"],
+                                   buckets=DURATION_BUCKETS, registry=r)
+        self._sent: dict[str, float] = {}  # job id -> when it was sent
         self.state = StateCollector(printers)
         r.register(self.state)  # type: ignore[arg-type]
         if process:
@@ -133,6 +142,7 @@ class Metrics:
                 self.jobs.labels(name, state.value)
             self.duration.labels(name)
             self.bytes.labels(name)
+            self.confirmed.labels(name)
 
     def watch_connections(self, count: Callable[[], int]) -> None:
         """``count()`` gives the open WebSocket connections at scrape time."""
@@ -154,8 +164,13 @@ class Metrics:
         if event.old is None:
             self.accepted.labels(job.printer, job.source).inc()
             return
+        if event.new is JobState.SENT and event.old is not JobState.SENT:
+            self._sent[job.id] = job.updated
         if not event.new.final:
             return
+        sent = self._sent.pop(job.id, None)
+        if sent is not None and event.new is JobState.PRINTED:
+            self.confirmed.labels(job.printer).observe(max(job.updated - sent, 0.0))
         self.jobs.labels(job.printer, event.new.value).inc()
         if event.new is JobState.PRINTED:
             if job.started is not None and job.finished is not None:

@@ -93,10 +93,10 @@ class Mechanism(Generic[Owner]):
         return max(0.0, mm - self._done_mm) / self.settings.speed
 
     def refill(self) -> None:
-        """A new roll: printing goes on where it stopped."""
-        if self.settings.roll is not None:
-            self.paper_left = self.settings.roll
-            self.rolls += 1
+        """A new roll (of ``settings.roll``, which a test may change meanwhile): printing
+        goes on where it stopped."""
+        self.paper_left = self.settings.roll
+        self.rolls += 1
 
     def drop(self) -> None:
         """Power off: the buffer is gone, the paper that came out stays."""

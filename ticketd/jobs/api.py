@@ -136,6 +136,10 @@ class PrinterSnapshot:
     running: bool
     default: bool
     paused: bool = False  # by the operator: its jobs wait, queued, until resumed
+    #: how a job is known to have printed: "process_id" / "gs_r" (the printer's in-order
+    #: answer), "realtime" (DLE EOT right after the bytes), "none"
+    confirm: str = "realtime"
+    unconfirmed: int = 0  # jobs ``sent``: at the printer, not confirmed yet
 
 
 #: What a queued job of a paused printer reports (``job_status``, the dashboard).

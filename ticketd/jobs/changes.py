@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import attrs
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
@@ -83,6 +83,21 @@ class Changes:
 
         chain.addCallback(turn).addCallback(done)
         return result
+
+    def settled(self) -> Deferred[None]:
+        """Fires once every change asked for so far was applied or refused, including
+        those waiting behind another change of their job (a ``printed`` behind ``sent``)."""
+        waits: list[Deferred[None]] = []
+        for chain, _ in list(self._tails.values()):
+            done: Deferred[None] = Deferred()
+
+            def fire(result: object, done: Deferred[None] = done) -> object:
+                done.callback(None)
+                return result
+
+            chain.addBoth(fire)
+            waits.append(done)
+        return gatherResults(waits).addCallback(lambda _: None)
 
     def pending(self, job_id: str) -> bool:
         """A change of this job is being recorded."""

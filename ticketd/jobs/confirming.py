@@ -24,13 +24,22 @@ class Confirming:
         """How this printer's jobs are confirmed now (see PrinterWork.confirm)."""
         return self._thread_work.confirm
 
+    @property
+    def unconfirmed(self: "PrinterQueue") -> int:
+        """Jobs at the printer whose confirmation is awaited (one at most: the next job
+        goes out once the previous one is confirmed)."""
+        current = self.current
+        return 1 if current is not None and current.state is JobState.SENT else 0
+
     async def _confirming(self: "PrinterQueue", steps: JobSteps,
                           action: RecordSent | AwaitConfirm | Progress) -> Action:
         job = steps.job
         if isinstance(action, RecordSent):
             job.bytes_written = action.size
-            # Not awaited, as printed is not: the printed record is behind it.
-            self.sink.change(job, JobState.SENT, progress="Sent", must=True)
+            # Not awaited while the printer prints; ``printed`` waits for it, so that it is
+            # submitted before the next job's ``printing`` (one job in doubt at most).
+            self._sent_record = self.sink.change(job, JobState.SENT, progress="Sent",
+                                                 must=True)
             return steps.sent(self.clock.seconds())
         if isinstance(action, Progress):
             self.sink.progress(job, action.text)

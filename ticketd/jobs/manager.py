@@ -130,6 +130,7 @@ class JobManager(service.MultiService):
         for loop in (self._sweeper, self._cleaner):
             loop.stop()
         d = super().stopService()
+        d.addBoth(lambda _: self._changes.settled())
         d.addBoth(lambda _: self.flushed())
         return d.addBoth(lambda _: self.committer.close())
 

@@ -44,6 +44,7 @@ from twisted.logger import Logger
 
 from ticketd.config import PrinterConfig
 from ticketd.jobs.api import fault_reason
+from ticketd.jobs.changes import Outcome
 from ticketd.jobs.confirming import Confirming
 from ticketd.jobs.job_sink import JobSink
 from ticketd.jobs.job_steps import (Action, AwaitConfirm, Expire, Fail, GiveUp, Hold,
@@ -88,6 +89,7 @@ class PrinterQueue(Confirming, service.Service):
         self._wake: Deferred[None] | None = None
         self._after_write: PrinterStatus | None = None
         self._printed: Deferred[None] | None = None  # the last job's "printed" record
+        self._sent_record: Deferred[Outcome] | None = None  # the current job's "sent"
         self._after_write_at = 0.0
         self._worker: Deferred[None] | None = None
         self._get: Deferred[Job] | None = None
@@ -271,6 +273,7 @@ class PrinterQueue(Confirming, service.Service):
     async def _handle(self, job: Job) -> None:
         """Carry out what the job's steps ask, one after the other, until they are done."""
         steps = JobSteps(job, self.config.retry_failed, self.config.confirm_timeout)
+        self._sent_record = None
         action: Action | None = steps.begin(self.clock.seconds(), self._fresh_status())
         while action is not None:
             action = await self._carry_out(steps, action)
@@ -302,6 +305,9 @@ class PrinterQueue(Confirming, service.Service):
             case RecordSent() | AwaitConfirm() | Progress():
                 return await self._confirming(steps, action)
             case RecordPrinted(size=size, unconfirmed=unconfirmed):
+                sent, self._sent_record = self._sent_record, None
+                if sent is not None:
+                    await sent
                 job.bytes_written = size
                 self.jobs_processed += 1
                 if unconfirmed is not None:

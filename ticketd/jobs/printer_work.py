@@ -89,12 +89,12 @@ class PrinterWork:
         token = None
         try:
             self.connection.open()
+            self.connection.write(data, job_id)
             if mode in IN_ORDER:
                 asked = self.connection.ask_confirmation()  # type: ignore[attr-defined]
                 if asked is not None:
                     token, request = asked
-                    data = data + request
-            self.connection.write(data, job_id)
+                    self.connection.write(request, job_id)
         except BaseException:
             self.connection.close()
             raise

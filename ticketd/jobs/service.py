@@ -174,7 +174,7 @@ class PrintService:
             printing=q.current.id if q.current is not None and q.writing else None,
             jobs_processed=q.jobs_processed, jobs_failed=q.jobs_failed,
             last_error=q.last_error, running=bool(q.running), default=p.default,
-            paused=q.queue.paused)
+            paused=q.queue.paused, confirm=q.confirm, unconfirmed=q.unconfirmed)
 
     # --- documents -------------------------------------------------------------------------
 

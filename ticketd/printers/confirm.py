@@ -17,11 +17,8 @@ import collections
 
 import attrs
 
+from ticketd.config_printer import IN_ORDER_CONFIRM as IN_ORDER
 from ticketd.printers.status import PrinterStatus
-
-#: ``confirm`` settings: the two that wait for the paper, and the two that do not.
-IN_ORDER = ("process_id", "gs_r")
-MODES = IN_ORDER + ("realtime", "none")
 
 GS_R_PAPER = b"\x1dr\x01"
 _PID_HEAD = b"\x37\x22"

@@ -14,10 +14,13 @@ from twisted.web.resource import Resource
 from twisted.web.server import Request
 
 import ticketd
+from ticketd.config_printer import IN_ORDER_CONFIRM
 from ticketd.jobs.service import JournalState, PrinterSnapshot, PrintService
 from ticketd.web.access import request_has_admin
 
 DEGRADED_UTILIZATION = 0.9
+REALTIME_NOTE = ("no in-order confirmation: a job is printed once the printer has its "
+                 "bytes, not once the paper is out")
 
 
 def summary(printers: tuple[PrinterSnapshot, ...]) -> dict[str, Any]:
@@ -66,6 +69,8 @@ def report(service: PrintService, uptime: float, job_ids: bool = True) -> dict[s
         "last_error": p.last_error,
         # what the status reading said besides its text, e.g. the device it could not open
         "detail": p.status.detail,
+        "confirm": p.confirm, "unconfirmed": p.unconfirmed,
+        **({} if p.confirm in IN_ORDER_CONFIRM else {"confirm_note": REALTIME_NOTE}),
     } for p in printers]
     return {
         "status": "degraded" if problems(printers, service.running, journal) else "ok",
