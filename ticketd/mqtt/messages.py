@@ -226,6 +226,13 @@ def for_job(job: Job, progress: str | None = None, status_text: str | None = Non
         return aborted(job.id, job.reason)
     if state is JobState.PRINTING:
         return in_progress(job.id)
+    if state is JobState.SENT:
+        # at the printer, the paper not out yet: still "In progress" (said already when it
+        # started printing), or why it is late: "Waiting: Out of paper (the printer
+        # stopped inside this job)"
+        if progress is not None and progress.startswith("Waiting"):
+            return waiting(job.id, progress)
+        return None
     if state is JobState.HELD:
         return waiting(job.id, progress or status_text or "Waiting")
     return None  # queued: the protocol has no text for it

@@ -120,6 +120,21 @@ def held(job_id: str, progress: str | None) -> Message:
             "mensaje": f"{waiting} (job {job_id} prints when the printer is ready)"}
 
 
+def sent(job_id: str) -> Message:
+    """The printer has all of the job; ``result`` follows when it confirms the paper."""
+    return {"tipo": "info", "id": job_id, "status": "sent",
+            "mensaje": f"Sent: the printer has job {job_id}; printed once the printer "
+                       "confirms the paper came out"}
+
+
+def stopped_inside(job_id: str, progress: str) -> Message:
+    """A fault stopped the printer inside the job (``held``, with ``mid_job``): it finishes
+    by itself when the fault is cleared, never sent twice."""
+    return {"tipo": "info", "id": job_id, "status": "held", "mid_job": True,
+            "mensaje": f"{progress}: job {job_id} finishes when the printer is ready, "
+                       "without being sent again"}
+
+
 def resumed(job_id: str) -> Message:
     return {"tipo": "info", "id": job_id, "status": "resumed",
             "mensaje": f"Resumed: the printer is ready, job {job_id} is next in its queue"}

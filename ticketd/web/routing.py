@@ -1,7 +1,7 @@
 """What all WebSocket connections of one server share (``messages.py`` has the rest: the
 sessions, and the Hub that opens them): the
 print service, the tokens, the rate limit, the dashboard's feeds, and the routing of each
-job's news (its ``result``, a hold and its end) to the connections waiting for it.
+job's news (its ``result``, ``sent`` and a hold inside it, a queue's hold and its end) to the connections waiting for it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from twisted.logger import Logger
 
-from ticketd.jobs.model import JobEvent
+from ticketd.jobs.model import JobEvent, JobState
 from ticketd.jobs.service import PrinterEvent, PrintService
 from ticketd.web import replies
 from ticketd.web.access import tokens_match
@@ -77,6 +77,9 @@ class Routing:
             return
         if not isinstance(event, JobEvent):
             return
+        if event.new is JobState.SENT:
+            self._sent_news(event)
+            return
         if not event.new.final:
             return
         waiters = self.waiting.pop(event.job.id, None)
@@ -85,6 +88,21 @@ class Routing:
         message = replies.result(event.job)
         for session in waiters:
             session.jobs.discard(event.job.id)
+            session.deliver(event.job.id, message)
+
+    def _sent_news(self, event: JobEvent) -> None:
+        """A job at the printer, not confirmed yet (``sent``), and why it is late (paper
+        out inside it): ``info`` messages, which every client shows or ignores."""
+        waiters = self.waiting.get(event.job.id)
+        if not waiters:
+            return
+        if event.old is not JobState.SENT:
+            message = replies.sent(event.job.id)
+        elif event.progress is not None and event.progress.startswith("Waiting"):
+            message = replies.stopped_inside(event.job.id, event.progress)
+        else:
+            return
+        for session in list(waiters):
             session.deliver(event.job.id, message)
 
     def _hold_news(self, event: PrinterEvent) -> None:
