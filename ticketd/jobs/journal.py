@@ -4,9 +4,8 @@ Blocking code with no Twisted in it; the daemon runs it in one dedicated thread 
 :class:`ticketd.jobs.commit.GroupCommitter`, which batches the changes made while the
 previous transaction was being written into the next transaction (group commit).
 
-WAL mode. ``synchronous=FULL`` (the default, ``[state] sync = "full"``) fsyncs the WAL
-at each commit: an acked job survives a power cut; group commit keeps that to one fsync
-per batch. ``sync = "normal"`` only survives a crash of the process (kill -9): the WAL is
+WAL mode. ``synchronous=FULL`` (the default, ``[state] sync = "full"``) fsyncs the WAL at
+each commit: an acked job survives a power cut; group commit makes it one fsync a batch. ``sync = "normal"`` only survives a crash of the process (kill -9): the WAL is
 in the OS, not yet on the disk, when the commit returns.
 
 The journal knows itself: an id in its ``meta`` table, repeated in ``journal.id`` beside

@@ -19,14 +19,11 @@ module has the table); the queue carries the steps out and tells it how they wen
 3. it records ``printing`` in the journal and waits until it is on disk — so that after a
    crash a job is either not started (reprinted) or ``interrupted`` (never silently
    reprinted) — then writes the bytes with ``write_timeout``;
-4. where the printer confirms in order (``confirm``: ``process_id``, ``gs_r``) it records
-   ``sent`` and waits for the printer's answer in its thread, reading the real-time
-   status meanwhile (a fault stops the job half-way: ``Waiting: ...``; the link gone: the
-   printer lost it); then, or at once elsewhere, it records ``printed`` (without waiting
-   for it: the next job's ``printing`` does), or ``failed`` with the reason (or requeues
-   the job, ``retry_failed``). A change the job
-   manager could not record is not applied (``changes.py``); those that must happen are
-   tried again until the journal takes them.
+4. where the printer confirms in order (``confirming.py``) it records ``sent`` and waits
+   for the printer's answer; then, or at once elsewhere, it records ``printed`` (not
+   waiting for it: the next job's ``printing`` does), or ``failed`` with the reason (or
+   requeues the job, ``retry_failed``). A change the job manager could not record is not
+   applied (``changes.py``); those that must happen are tried again until it takes them.
 
 The blocking calls in the printer's thread and their time budgets are ``printer_work.py``.
 
