@@ -29,7 +29,7 @@ Steps, what each is told, and the answer (telling a step anything else is refuse
     recording  printing_recorded(ok)      on disk                 Write           writing
                                           not recorded            RetryLater      done
     writing    written(after, running,    link gone right after   as write_failed()
-                       token)             a confirmation asked    RecordSent      confirming
+                       token, confirmed)  asked, not confirmed    RecordSent      confirming
                                           otherwise               RecordPrinted   done
                write_failed(e, running)   retries left, running   Retry           done
                                           otherwise               Fail            done
@@ -69,7 +69,8 @@ Steps, what each is told, and the answer (telling a step anything else is refuse
 - A write stuck in the thread may have reached the printer: it fails, never retried.
 - *Confirming*: the printer's ``confirm`` is in order (``process_id``, ``gs_r``): its
   answer comes once the paper is out, and only then is the job ``printed``; meanwhile it
-  is ``sent``. A fault read meanwhile (paper out) stopped the printer inside this job: one
+  is ``sent`` (an answer within the write's own call, FIRST_WAIT: straight to ``printed``,
+  as a short receipt on a fast printer is: no extra record, no extra trip). A fault read meanwhile (paper out) stopped the printer inside this job: one
   ``Progress`` per fault, and the job waits (Epson printers finish their buffer when the
   paper is back; nothing is sent in between). The link gone before the answer: the
   printer lost the job (switched off: its buffer is gone); it fails, or is retried where
@@ -218,16 +219,17 @@ class JobSteps:
         return Write(self.data)
 
     def written(self, after: PrinterStatus | None, running: bool,
-                token: str | None = None) -> Action:
+                token: str | None = None, confirmed: bool = False) -> Action:
         """The bytes were handed to the OS; ``after`` is the status read right after (None:
-        not read, ``confirm = "none"``); ``token``: the confirmation asked after them."""
+        not read, ``confirm = "none"``); ``token``: the confirmation asked after them,
+        ``confirmed`` already (a short job on a fast printer: never ``sent``)."""
         self._expect(Step.WRITING)
         if after is not None and after.not_connected:
             # The link was gone right after: the printer may have got only part of the job.
             return self._io_failed(f"PRINTER: connection lost while sending the job "
                                    f"({after.detail or 'no detail'})", running)
         assert self.data is not None
-        if token is not None:
+        if token is not None and not confirmed:
             self.token = token
             self.step = Step.CONFIRMING
             return RecordSent(len(self.data))

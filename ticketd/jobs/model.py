@@ -32,7 +32,8 @@ States and transitions (anything not listed is refused with :class:`InvalidTrans
 - Every other change is on disk before the job takes it (``changes.py``).
 - ``sent``: the printer has all of the job's bytes and the paper is not out yet; it is
   ``printed`` when the printer's in-order answer arrives (the printer's ``confirm``:
-  ``process_id`` or ``gs_r``). Printers without one (``realtime``, ``none``) go from
+  ``process_id`` or ``gs_r``); an answer that comes with the write (within 50 ms: the
+  paper was out already) takes ``printing → printed`` at once. Printers without one (``realtime``, ``none``) go from
   ``printing`` to ``printed`` as before. A ``sent`` job cannot be cancelled; the printer
   losing it (switched off while the paper was out) fails it; recorded before the answer
   and the daemon died: ``interrupted`` on restart (the answer went to the dead connection).

@@ -377,7 +377,7 @@ class PrinterQueue(Confirming, service.Service):
         if written.status is not None:
             self._after_write, self._after_write_at = written.status, self.clock.seconds()
             self.set_status(written.status)
-        return steps.written(written.status, self.running, written.token)
+        return steps.written(written.status, self.running, written.token, written.confirmed)
 
     def _printed_recorded(self, _: object, printed: Deferred[None]) -> None:
         if self._printed is printed:

@@ -20,6 +20,9 @@ from ticketd.printers.status import PrinterStatus
 WRITE_GRACE = 2.0  # seconds past the connection's own deadlines before giving up on a call
 RENDER_ALLOWANCE = 30.0  # seconds a document may take to render
 CONFIRM_WAIT = 0.5  # seconds one wait for a confirmation lasts before DLE EOT is read
+# seconds the job's own call waits for the answer: a short job on a fast printer is
+# confirmed in the same trip to the printer's thread, and goes straight to printed
+FIRST_WAIT = 0.05
 Prepare = Callable[[Job], tuple[bytes, tuple[str, ...]]]
 
 
@@ -30,6 +33,7 @@ class Written:
 
     status: PrinterStatus | None
     token: str | None = None
+    confirmed: bool = False  # the answer came within FIRST_WAIT
 
 
 class PreparationError(Exception):
@@ -66,7 +70,10 @@ class PrinterWork:
 
     def write_budget(self) -> float:
         """The longest a job's call can take: connect, write, then the status after it."""
-        return self.status_budget() + self.config.write_timeout
+        budget = self.status_budget() + self.config.write_timeout
+        if self.confirm in IN_ORDER:  # the first wait for the answer, then DLE EOT again
+            budget += FIRST_WAIT + 4 * self.config.status_timeout
+        return budget
 
     def prepare_budget(self) -> float:
         return RENDER_ALLOWANCE + self.status_budget()
@@ -101,7 +108,12 @@ class PrinterWork:
         if mode == "none":
             return Written(None)
         confirm = getattr(self.connection, "confirm", self.connection.query_status)
-        return Written(confirm(), token)
+        after = confirm()
+        if token is not None and not after.not_connected:
+            answer = self.connection.await_confirmation(  # type: ignore[attr-defined]
+                token, FIRST_WAIT)
+            return Written(after, token, confirmed=answer.confirmed)
+        return Written(after, token)
 
     def await_confirmation(self, token: str) -> Confirmation:
         return self.connection.await_confirmation(token, CONFIRM_WAIT)  # type: ignore[attr-defined]
