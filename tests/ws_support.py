@@ -11,6 +11,8 @@ from twisted.trial.unittest import TestCase
 
 from ticketd.client import TicketClient, connect
 from ticketd.emulator import tcp
+from ticketd.emulator.live import LiveEmulator
+from ticketd.emulator.mechanism import PrintSettings
 from tests.daemon import DaemonProcess
 from tests.documents_support import examples  # noqa: F401  (re-exported)
 
@@ -45,11 +47,14 @@ class DaemonTestCase(TestCase):
     timeout = 60
     printers = PRINTERS
     server = ""
+    mechanism: PrintSettings | None = None  # how the emulator prints (default: instantly)
 
     def setUp(self) -> Deferred[None]:
         from twisted.internet import reactor
         self.reactor = reactor
-        self.emulator, port = tcp.listen(self.reactor)
+        self.emulator, port = tcp.listen(self.reactor,
+                                         emulator=LiveEmulator(self.mechanism))
+        self.addCleanup(self.emulator.stop)
         self.addCleanup(port.stopListening)
         self.daemon = DaemonProcess(self.mktemp())
         self.addCleanup(self.daemon.stop_async, self.reactor)
