@@ -17,7 +17,6 @@ import argparse
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -26,8 +25,10 @@ from twisted.internet import defer, task  # noqa: E402
 
 from ticketd.config import parse  # noqa: E402
 from ticketd.emulator.tcp import listen  # noqa: E402
-from ticketd.jobs.model import JobEvent, JobKind, JobState  # noqa: E402
 from ticketd.tap import build  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_journal import submit_and_print  # noqa: E402  (bench/ is on sys.path)
 
 MODES = ("realtime", "gs_r", "process_id")
 
@@ -44,25 +45,7 @@ async def run_once(reactor, state: Path, jobs: int, printers: int, mode: str) ->
     top = build(parse(text, str(state / "bench.toml")), reactor)
     top.startService()
     manager = top.getServiceNamed("jobs")
-    printed: defer.Deferred[None] = defer.Deferred()
-    count = 0
-
-    def on_event(e: object) -> None:
-        nonlocal count
-        if isinstance(e, JobEvent) and e.new is JobState.PRINTED:
-            count += 1
-            if count == jobs:
-                printed.callback(None)
-
-    manager.subscribe(on_event)
-    await task.deferLater(reactor, 0.3, lambda: None)  # first status polls
-    t0 = time.perf_counter()
-    ds = [manager.submit(job_id=f"job-{i}", printer=f"p{i % printers}", source="bench",
-                         kind=JobKind.RAW, payload=b"\x1b@hello %d\n\x1dV\x00" % i)
-          for i in range(jobs)]
-    await defer.gatherResults(ds)
-    await printed
-    took = time.perf_counter() - t0
+    _, took = await submit_and_print(reactor, manager, jobs, printers, 0.3)
     await top.stopService()
     for port in listening:
         await port.stopListening()

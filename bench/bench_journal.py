@@ -47,6 +47,16 @@ async def run_once(reactor, state: Path, spool: Path, jobs: int, printers: int,
     top = build(cfg, reactor)
     top.startService()
     manager = top.getServiceNamed("jobs")
+    t_accepted, t_printed = await submit_and_print(reactor, manager, jobs, printers, 0.2)
+    transactions = manager.committer.transactions
+    await top.stopService()
+    return jobs / t_accepted, jobs / t_printed, transactions
+
+
+async def submit_and_print(reactor, manager, jobs: int, printers: int,
+                           settle: float) -> tuple[float, float]:
+    """Submit ``jobs`` raw jobs over printers p0..p(P-1) after ``settle`` s (the first
+    status polls); (seconds until all were accepted, seconds until all printed)."""
     printed = defer.Deferred()
     count = 0
 
@@ -58,7 +68,7 @@ async def run_once(reactor, state: Path, spool: Path, jobs: int, printers: int,
                 printed.callback(None)
 
     manager.subscribe(on_event)
-    await task.deferLater(reactor, 0.2, lambda: None)  # first status polls
+    await task.deferLater(reactor, settle, lambda: None)
     t0 = time.perf_counter()
     ds = [manager.submit(job_id=f"job-{i}", printer=f"p{i % printers}", source="bench",
                          kind=JobKind.RAW, payload=b"\x1b@hello %d\n\x1dV\x00" % i)
@@ -66,10 +76,7 @@ async def run_once(reactor, state: Path, spool: Path, jobs: int, printers: int,
     await defer.gatherResults(ds)
     t_accepted = time.perf_counter() - t0
     await printed
-    t_printed = time.perf_counter() - t0
-    transactions = manager.committer.transactions
-    await top.stopService()
-    return jobs / t_accepted, jobs / t_printed, transactions
+    return t_accepted, time.perf_counter() - t0
 
 
 async def main(reactor, args) -> None:

@@ -45,6 +45,18 @@ class InProcessCase(TestCase):
         self.addCleanup(lambda: self.top.running and self.top.stopService())
         return self.top.getServiceNamed("mqtt")
 
+    def start_network(self, broker: MosquittoBroker, name: str, prefix: str, port: int,
+                      extra: str = "") -> Any:
+        """The daemon with one network printer at loopback ``port`` on ``broker``; its
+        job manager."""
+        text = (f'[server]\nport = 0\n[state]\ndirectory = "{self.state}"\n'
+                f'[printers.{name}]\nconnection = "network"\nhost = "127.0.0.1"\n'
+                f'port = {port}\nprefix = "{prefix}"\n{extra}' + broker.mqtt_toml())
+        self.top = build(parse(text, str(self.dir / "ticketd.toml")), reactor)
+        self.top.startService()
+        self.addCleanup(lambda: self.top.running and self.top.stopService())
+        return self.top.getServiceNamed("jobs")
+
     def log_text(self) -> str:
         return "\n".join(self.logged)
 

@@ -8,11 +8,9 @@ import time
 
 from twisted.internet import reactor
 
-from ticketd.config import parse
 from ticketd.emulator.live import LiveEmulator
 from ticketd.emulator.mechanism import PrintSettings
 from ticketd.emulator.tcp import listen
-from ticketd.tap import build
 from tests.broker import Watcher, job_payload, publisher
 from tests.mqtt_inprocess import InProcessCase
 from tests.test_confirm import LINES, MID_JOB, receipt
@@ -27,13 +25,8 @@ class ConfirmOverMqttTests(InProcessCase):
             PrintSettings(speed=100.0, roll=0.6 * LINES * 25.4 / 6)))
         self.addCleanup(port.stopListening)
         self.addCleanup(emu.stop)
-        text = (f'[server]\nport = 0\n[state]\ndirectory = "{self.state}"\n'
-                f'[printers.bar]\nconnection = "network"\nhost = "127.0.0.1"\n'
-                f'port = {port.getHost().port}\nprefix = "{PREFIX}"\nstatus_interval = 0.5\n'
-                + broker.mqtt_toml())
-        self.top = build(parse(text, str(self.dir / "ticketd.toml")), reactor)
-        self.top.startService()
-        self.addCleanup(lambda: self.top.running and self.top.stopService())
+        self.start_network(broker, "bar", PREFIX, port.getHost().port,
+                           "status_interval = 0.5\n")
         link = self.top.getServiceNamed("mqtt").links["bar"]
         await self.until(lambda: link.state == "connected", 10, "connected")
         watcher = Watcher(broker, [f"{PREFIX}/printed"])

@@ -9,10 +9,8 @@ from typing import Any
 
 from twisted.internet import reactor, threads
 
-from ticketd.config import parse
 from ticketd.emulator.tcp import listen
 from ticketd.jobs.journal import Insert
-from ticketd.tap import build
 from tests.broker import quicktill_exchange
 from tests.mqtt_inprocess import InProcessCase
 
@@ -24,14 +22,8 @@ class NotRecordedTests(InProcessCase):
         b = self.broker()
         emu, port = listen(reactor)
         self.addCleanup(port.stopListening)
-        text = (f'[server]\nport = 0\n[state]\ndirectory = "{self.state}"\n'
-                f'[printers.till]\nconnection = "network"\nhost = "127.0.0.1"\n'
-                f'port = {port.getHost().port}\nprefix = "{PREFIX}"\nstatus_interval = 0.2\n'
-                + b.mqtt_toml())
-        self.top = build(parse(text, str(self.dir / "ticketd.toml")), reactor)
-        self.top.startService()
-        self.addCleanup(lambda: self.top.running and self.top.stopService())
-        jobs = self.top.getServiceNamed("jobs")
+        jobs = self.start_network(b, "till", PREFIX, port.getHost().port,
+                                  "status_interval = 0.2\n")
         await self.until(lambda: "connected to" in self.log_text(), 10, "mqtt connected")
         journal = jobs.committer.journal
         real = journal.write

@@ -53,14 +53,6 @@ class LiveEmulator(Emulator):
             self._timer.cancel()
         self._timer = None
 
-    def when_printed(self, predicate: Callable[[bytes], bool] | bytes) -> "Deferred[Emulator]":
-        """Fires once ``predicate(self.paper)`` holds; a bytes value means "ends with"."""
-        if isinstance(predicate, (bytes, bytearray)):
-            suffix = bytes(predicate)
-            return self.when(lambda e: e.paper.endswith(suffix))
-        check = predicate
-        return self.when(lambda e: check(e.paper))
-
     def when(self, predicate: Callable[[Emulator], bool]) -> "Deferred[Emulator]":
         """Fires (with the emulator) once ``predicate(emulator)`` holds, checked now and
         after every connect, chunk and disconnect. Cancel it or add a timeout in tests."""
