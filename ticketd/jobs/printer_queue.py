@@ -377,6 +377,8 @@ class PrinterQueue(Confirming, service.Service):
         if written.status is not None:
             self._after_write, self._after_write_at = written.status, self.clock.seconds()
             self.set_status(written.status)
+        elif written.confirmed:  # it printed all of it: as it read before, fresh again
+            self._after_write, self._after_write_at = self.status, self.clock.seconds()
         return steps.written(written.status, self.running, written.token, written.confirmed)
 
     def _printed_recorded(self, _: object, printed: Deferred[None]) -> None:

@@ -29,7 +29,8 @@ Prepare = Callable[[Job], tuple[bytes, tuple[str, ...]]]
 @attrs.frozen
 class Written:
     """A job's bytes went out: the real-time status read right after (None: not read,
-    ``confirm = "none"``), and the token of the confirmation asked after them."""
+    ``confirm = "none"``, or the printer confirmed at once), and the token of the
+    confirmation asked after them."""
 
     status: PrinterStatus | None
     token: str | None = None
@@ -105,15 +106,18 @@ class PrinterWork:
         except BaseException:
             self.connection.close()
             raise
+        if token is not None:
+            # The answer first: it proves the link and the printer's state as well as a
+            # DLE EOT reading would (it printed all of it), so then none is read; without
+            # it by FIRST_WAIT, the wait reads DLE EOT itself.
+            answer = self.connection.await_confirmation(  # type: ignore[attr-defined]
+                token, FIRST_WAIT)
+            return Written(None if answer.confirmed else answer.status, token,
+                           confirmed=answer.confirmed)
         if mode == "none":
             return Written(None)
         confirm = getattr(self.connection, "confirm", self.connection.query_status)
-        after = confirm()
-        if token is not None and not after.not_connected:
-            answer = self.connection.await_confirmation(  # type: ignore[attr-defined]
-                token, FIRST_WAIT)
-            return Written(after, token, confirmed=answer.confirmed)
-        return Written(after, token)
+        return Written(confirm())
 
     def await_confirmation(self, token: str) -> Confirmation:
         return self.connection.await_confirmation(token, CONFIRM_WAIT)  # type: ignore[attr-defined]
