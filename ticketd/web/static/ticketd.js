@@ -265,8 +265,8 @@ export class TicketD {
   _info(m, id, job) {
     if (m.status === 'job') {
       this._answer(id, m, ['job_status']);
-    } else if (m.status === 'held' && job) {
-      this._progress(job, 'held', m.mensaje, m);
+    } else if ((m.status === 'held' || m.status === 'sent') && job) {
+      this._progress(job, m.status, m.mensaje, m);  // sent: at the printer, not confirmed
     } else if (m.status === 'resumed' && job) {
       this._progress(job, 'queued', m.mensaje, m);
     } else if (m.status === 'snapshot') {
@@ -278,7 +278,7 @@ export class TicketD {
     } else if (m.status === 'event' && m.event === 'job' && m.job) {
       const mine = this.jobs.get(String(m.job.id));
       if (!mine || !mine.acked) return;
-      if (['queued', 'held', 'printing'].includes(m.job.state)) {
+      if (['queued', 'held', 'printing', 'sent'].includes(m.job.state)) {
         this._progress(mine, m.job.state, m.progress || m.mensaje, m);
       } else if (!this.calls.has(mine.id)) {
         this._ask(mine);  // ended: its result comes, or (an earlier connection's) job_status
