@@ -83,12 +83,17 @@ class ConfirmTimingTests(ConfirmCase):
 
 
 class PaperOutTests(ConfirmCase):
-    async def test_paper_out_at_60_percent_holds_then_prints_once(self) -> None:
+    async def stopped_inside_a_job(self) -> tuple[JobManager, Any]:
+        """Job "a", 300 mm, on a roll of 180 mm: the paper runs out at 60 %."""
         m = self.begin({"status_interval": 0.5},
                        PrintSettings(speed=100.0, roll=0.6 * LINES * 25.4 / 6))
         await self.until(lambda: m.queues["p"].status.ok, 5, "ready")
         first = await self.job(m, "a")
         await self.until(lambda: self.of("a", progress=MID_JOB), 10, "held mid-job")
+        return m, first
+
+    async def test_paper_out_at_60_percent_holds_then_prints_once(self) -> None:
+        m, first = await self.stopped_inside_a_job()
         self.assertEqual(first.job.state, JobState.SENT)
         share = len(self.emu.paper) / len(receipt("a"))
         self.assertTrue(0.5 < share < 0.7, share)
@@ -105,11 +110,7 @@ class PaperOutTests(ConfirmCase):
         self.assertEqual(self.emu.mechanism.rolls, 2)
 
     async def test_power_off_mid_job_fails_it_never_reprinted(self) -> None:
-        m = self.begin({"status_interval": 0.5},
-                       PrintSettings(speed=100.0, roll=0.6 * LINES * 25.4 / 6))
-        await self.until(lambda: m.queues["p"].status.ok, 5, "ready")
-        first = await self.job(m, "a")
-        await self.until(lambda: self.of("a", progress=MID_JOB), 10, "held mid-job")
+        m, first = await self.stopped_inside_a_job()
         self.endless_roll()
         self.emu.set_fault("power_off")
         await self.until(lambda: first.job.state.final, 10, "lost")
