@@ -287,6 +287,8 @@ class Connection:
                     return _ended(_result(m))
                 if m.get("tipo") == "info" and m.get("status") == "held":
                     step("held", held_reason(str(m.get("mensaje", "")), job_id))
+                elif m.get("tipo") == "info" and m.get("status") == "sent":
+                    step("sent", str(m.get("mensaje", "")))  # at the printer, unconfirmed
                 elif m.get("tipo") == "info" and m.get("status") == "resumed":
                     step("queued", str(m.get("mensaje", "")))
                 elif m.get("tipo") == "info" and m.get("status") == "job":
@@ -303,8 +305,11 @@ class Connection:
 
 
 def held_reason(text: str, job_id: str) -> str:
-    """``Waiting: Out of paper (job 42 prints when ...)`` → ``Out of paper``."""
+    """``Waiting: Out of paper (job 42 prints when ...)`` → ``Out of paper``; inside a
+    sent job: ``Out of paper (the printer stopped inside this job)``."""
     text = text.removesuffix(f" (job {job_id} prints when the printer is ready)")
+    text = text.removesuffix(f": job {job_id} finishes when the printer is ready, without "
+                             "being sent again")
     return text.removeprefix("Waiting: ")
 
 
