@@ -15,17 +15,18 @@ LIBRARY = Path(__file__).resolve().parent / "static" / "ticketd.js"
 
 
 class ClientLibraryResource(Resource):
-    """The module, read per request (small) so that an upgrade is served at once."""
+    """The module, read once when the site is built: no file I/O on the reactor per
+    request (an upgrade restarts the daemon, which reads it again)."""
 
     isLeaf = True
 
     def __init__(self, path: Path = LIBRARY) -> None:
         super().__init__()
-        self.path = path
+        self.body = path.read_bytes()
 
     def render_GET(self, request: Request) -> bytes:  # noqa: N802
         request.setHeader(b"content-type", b"text/javascript; charset=utf-8")
         request.setHeader(b"cache-control", b"no-cache")
         request.setHeader(b"access-control-allow-origin", b"*")
         request.setHeader(b"x-content-type-options", b"nosniff")
-        return self.path.read_bytes()
+        return self.body
