@@ -236,7 +236,10 @@ async def main(reactor: Any, args: argparse.Namespace) -> None:
     show(f"bare Autobahn echo paced {args.rate:g}/s", base_paced)
 
     daemon = DaemonProcess(state / "daemon")
-    daemon.start('[log]\nlevel = "warn"\n' + "".join(
+    # One address holds all the bench's connections: lift the per-client limit.
+    daemon.start(f'[server]\nlisten = "127.0.0.1"\nport = {daemon.port}\n'
+                 f'max_connections_per_client = {args.idle + args.clients + 10}\n'
+                 '[log]\nlevel = "warn"\n' + "".join(
         f'[printers.bench{i}]\nconnection = "virtual"\nqueue_capacity = 100000\n'
         "preview = false\n"
         for i in range(args.printers)))

@@ -13,9 +13,10 @@ from .errors import DocumentError
 from .images import ImageCache
 from .profile import Profile, profile_for
 from .results import Rendered
-from .validate import check, validate
+from .validate import Checked, check, validate
 
-__all__ = ["DocumentError", "validate", "check", "render", "Rendered", "text_lines",
+__all__ = ["DocumentError", "validate", "check", "Checked", "render", "render_checked",
+           "Rendered", "text_lines",
            "ImageCache", "profile_for", "Profile"]
 
 
@@ -26,6 +27,13 @@ def render(doc: Any, *, image_cache: ImageCache | None = None,
     from .renderer import render as _render
 
     return _render(doc, image_cache=image_cache, strict=strict)
+
+
+def render_checked(checked: Checked, *, image_cache: ImageCache | None = None) -> Rendered:
+    """Render a document :func:`check` found good, without reading it again."""
+    from .renderer import render_checked as _render_checked
+
+    return _render_checked(checked, image_cache=image_cache)
 
 
 def text_lines(doc: Any) -> list[str]:

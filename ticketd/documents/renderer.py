@@ -23,7 +23,7 @@ from .layout import (PLAIN, Style, TextFlow, separator_line, style_from, table_l
 from .profile import Profile, profile_for
 from .results import Raster, Rendered
 from .qrcodes import native_module_size, qr_bitmap
-from .validate import check
+from .validate import Checked, check
 
 _BARCODE_NAMES = {"upca": "UPC-A", "upce": "UPC-E", "ean13": "EAN13", "ean8": "EAN8",
                   "code39": "CODE39", "code128": "CODE128", "itf": "ITF",
@@ -251,11 +251,20 @@ def render(doc: Any, *, image_cache: images.ImageCache | None = None,
     checked = check(doc, strict=strict)
     if checked.errors:
         raise DocumentError(checked.errors)
+    return render_checked(checked, image_cache=image_cache)
+
+
+def render_checked(checked: Checked, *, image_cache: images.ImageCache | None = None
+                   ) -> Rendered:
+    """Render a document that :func:`check` read and found good (no errors): the document
+    a job keeps once it was accepted, rendered without reading and validating it again.
+    Raises DocumentError for what only rendering finds (an image that does not decode)."""
     doc = checked.document
     profile = profile_for(doc.get("profile"))
     job = _Job(profile, image_cache)
     job.raw(C.HW_INIT + job.select)
-    for i, cmd in zip(checked.origin, doc["commands"]):
+    origin = checked.origin or range(len(doc["commands"]))
+    for i, cmd in zip(origin, doc["commands"]):
         ctype = cmd["type"]
         try:
             getattr(job, f"cmd_{ctype}")(i, cmd.get("data") or {})
