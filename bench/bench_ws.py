@@ -46,6 +46,7 @@ from twisted.internet import defer, task  # noqa: E402
 
 from tests.daemon import DaemonProcess, free_port  # noqa: E402
 from receipts import typical_receipt  # noqa: E402  (bench/ is on sys.path)
+from stage_table import print_table, scrape  # noqa: E402
 
 ECHO_SERVER = r"""
 import json, sys
@@ -248,7 +249,9 @@ async def main(reactor: Any, args: argparse.Namespace) -> None:
         print(f"daemon RSS: idle {idle / 1024:.1f} MB, with {args.idle} idle connections "
               f"{loaded / 1024:.1f} MB")
         await task.deferLater(reactor, 1.0, lambda: None)
+        before = scrape(daemon.base_url)
         r = await load(reactor, daemon.port, args.clients, args.jobs, args.mode, args.printers)
+        after = scrape(daemon.base_url)
         spooled = sum(len(list(daemon.spool(f"bench{i}").glob("*.bin")))
                       for i in range(args.printers))
         show(f"ticketd ({args.mode})", r)
@@ -256,6 +259,7 @@ async def main(reactor: Any, args: argparse.Namespace) -> None:
         print(f"{'':34s} results ok {r['ok']}/{r['jobs']}, spooled .bin {spooled}, "
               f"lost {accepted - min(r['ok'], spooled)}; daemon/echo throughput "
               f"{r['rate'] / base['rate']:.2f}, ack p99 ratio {r['p99'] / base['p99']:.1f}x")
+        print_table(before, after, r["jobs"])
         await task.deferLater(reactor, 1.0, lambda: None)
         print(f"daemon RSS after the run: {daemon.rss_kib() / 1024:.1f} MB (the backlog of "
               "acknowledged jobs waits in memory; freed memory stays with the allocator)")

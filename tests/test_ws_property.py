@@ -22,6 +22,7 @@ from ticketd.jobs.service import CancelResult, QueueFull, Submission, UnknownPri
 from ticketd.jobs.model import Job, JobEvent, JobKind, JobState
 from ticketd.web import replies
 from ticketd.web.messages import Hub
+from ticketd.stages import NoStages
 from tests.ws_fuzz import fuzz_frames
 
 CONFIG = parse('[printers.a]\nconnection = "virtual"\nqueue_capacity = 4\ndefault = true\n'
@@ -50,6 +51,7 @@ class FakeService:
         self.queues = {p.name: FakeQueue(p) for p in CONFIG.printers}
         self.jobs: dict[str, Job] = {}
         self.listeners: list[Callable[[Any], None]] = []
+        self.stages = NoStages()
 
     def names(self) -> tuple[str, ...]:
         return tuple(p.name for p in CONFIG.printers)

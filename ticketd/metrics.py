@@ -21,6 +21,8 @@ Exposed (all with a ``printer`` label unless noted)::
     ticketd_mqtt_connected                    1 while the printer's MQTT link is connected
     ticketd_mqtt_reconnects_total             successful connections after the first
     ticketd_journal_ok                        1 while the journal's writes work (no label)
+    ticketd_stage_calls_total{stage}          where a job's time goes (``ticketd.stages``):
+    ticketd_stage_seconds_total{stage,clock}  calls, and wall and CPU seconds, per stage
     process_*                                 the process (CPU, memory, fds), on Linux
 """
 
@@ -61,6 +63,7 @@ class StateCollector:
         self.connections: Callable[[], int] | None = None
         self.mqtt: Callable[[], Mapping[str, Mapping[str, Any]]] | None = None
         self.journal: Callable[[], Any] | None = None
+        self.stages: Callable[[], Mapping[str, Any]] | None = None
 
     def collect(self) -> Iterator[Metric]:
         length = GaugeMetricFamily("ticketd_queue_length", "Jobs in the queue: waiting, "
@@ -106,6 +109,24 @@ class StateCollector:
                 reconnects.add_metric(labels, max(int(link.get("connects", 0)) - 1, 0))
             yield connected
             yield reconnects
+        if self.stages is not None:
+            yield from stage_metrics(self.stages())
+
+
+def stage_metrics(totals: Mapping[str, Any]) -> Iterator[Metric]:
+    """``ticketd.stages`` totals (StageTotal: calls, wall, cpu) as two counters."""
+    calls = CounterMetricFamily("ticketd_stage_calls", "Times each stage of a job ran.",
+                                labels=["stage"])
+    seconds = CounterMetricFamily("ticketd_stage_seconds", "Time spent in each stage of a "
+                                  "job: wall clock, and CPU where the stage computes in one "
+                                  "thread.", labels=["stage", "clock"])
+    for name, t in totals.items():
+        calls.add_metric([name], t.calls)
+        seconds.add_metric([name, "wall"], t.wall)
+        if t.cpu is not None:
+            seconds.add_metric([name, "cpu"], t.cpu)
+    yield calls
+    yield seconds
 
 
 class Metrics:
@@ -151,6 +172,10 @@ class Metrics:
     def watch_mqtt(self, state: Callable[[], Mapping[str, Mapping[str, Any]]]) -> None:
         """``state()`` is ``MqttService.state``: per printer its prefix, state, connects."""
         self.state.mqtt = state
+
+    def watch_stages(self, totals: Callable[[], Mapping[str, Any]]) -> None:
+        """``totals()`` is ``Stages.totals`` (``ticketd.stages``)."""
+        self.state.stages = totals
 
     def watch_journal(self, state: Callable[[], Any]) -> None:
         """``state()`` is the print service's ``journal_state()`` (``.ok``)."""

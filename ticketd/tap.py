@@ -153,6 +153,7 @@ def build(config: Config, reactor: Any) -> Daemon:
     from ticketd.printers.factory import connect
     from ticketd.printers.spool_pruning import SpoolPruner
     from ticketd.printers.virtual import VirtualConnection
+    from ticketd.stages import Stages
     from ticketd.systemd import SystemdNotifier
     from ticketd.threads import printer_thread, runner
     from ticketd.state_lock import StateLock
@@ -171,9 +172,11 @@ def build(config: Config, reactor: Any) -> Daemon:
             lock.release()
             raise
 
+    stages = Stages()  # where a job's time goes: /metrics' ticketd_stage_*
     journal_thread = printer_thread("ticketd-journal")
-    committer = GroupCommitter(None, runner(reactor, journal_thread), journal_thread,
-                               schedule=lambda f: reactor.callLater(0, f), opener=open_state)
+    committer = GroupCommitter(None, runner(reactor, journal_thread, stages, "handoff.journal"),
+                               journal_thread, schedule=lambda f: reactor.callLater(0, f),
+                               opener=open_state, stages=stages)
     manager = JobManager(config, committer, reactor)
     manager.setServiceParent(top)
     prepare = preparer(ImageCache(), strict=config.server.strict_documents)
@@ -185,16 +188,17 @@ def build(config: Config, reactor: Any) -> Daemon:
         if isinstance(inner, VirtualConnection):
             spools.append(inner)
         queue = PrinterQueue(printer, connection, clock=reactor,
-                             run=runner(reactor, thread), prepare=prepare, sink=manager,
-                             threads=thread)
+                             run=runner(reactor, thread, stages, "handoff.printer"),
+                             prepare=prepare, sink=manager, threads=thread, stages=stages)
         manager.add_queue(queue)
 
     # Validation, previews and discovery: the reactor's shared thread pool.
-    printing = PrintService(manager, run=in_reactor_threads(reactor))
+    printing = PrintService(manager, run=in_reactor_threads(reactor), stages=stages)
     SpoolPruner(spools, config.state.retention_hours * 3600, reactor,
                 in_reactor_threads(reactor)).setServiceParent(top)
     metrics = Metrics(printing.printers)
     metrics.watch_journal(printing.journal_state)
+    metrics.watch_stages(stages.totals)
     printing.subscribe(metrics.record)
 
     if config.mqtt is not None:

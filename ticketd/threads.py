@@ -17,6 +17,8 @@ from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
 
+from ticketd.stages import Stages
+
 
 class DaemonThreadPool(ThreadPool):
     threadFactory = functools.partial(threading.Thread, daemon=True)  # type: ignore[assignment]
@@ -39,6 +41,29 @@ def printer_thread(name: str) -> DaemonThreadPool:
     return DaemonThreadPool(1, 1, name)
 
 
-def runner(reactor: object, pool: ThreadPool) -> Callable[..., Deferred]:
-    """``run(f, *args)`` → Deferred with ``f``'s result, computed in ``pool``."""
-    return functools.partial(deferToThreadPool, reactor, pool)
+def runner(reactor: object, pool: ThreadPool, stages: Stages | None = None,
+           stage: str = "handoff.pool") -> Callable[..., Deferred]:
+    """``run(f, *args)`` → Deferred with ``f``'s result, computed in ``pool``. With
+    ``stages``, each call adds to ``stage`` the time of its two hand-offs: waiting for the
+    thread to take it, and for the reactor to take the result back."""
+    if stages is None:
+        return functools.partial(deferToThreadPool, reactor, pool)
+    clock = stages.wall
+
+    def run(f: Callable[..., object], *args: object) -> Deferred:
+        times = [clock(), 0.0, 0.0]  # asked, started, finished
+
+        def in_thread() -> object:
+            times[1] = clock()
+            try:
+                return f(*args)
+            finally:
+                times[2] = clock()
+
+        def back(result: object) -> object:
+            stages.add(stage, (times[1] - times[0]) + (clock() - (times[2] or times[0])))
+            return result
+
+        return deferToThreadPool(reactor, pool, in_thread).addBoth(back)
+
+    return run

@@ -19,8 +19,9 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from ticketd.jobs.api import JOURNAL_OK, JournalState
-from ticketd.jobs.journal import BARRIER, Change, Journal
-from ticketd.jobs.model import Job
+from ticketd.jobs.journal import BARRIER, Change, Insert, Journal, Update
+from ticketd.jobs.model import Job, JobState
+from ticketd.stages import NoStages, Stages
 
 T = TypeVar("T")
 Runner = Callable[..., Deferred]
@@ -31,7 +32,8 @@ class GroupCommitter:
 
     def __init__(self, journal: Journal | None, run: Runner, threads: object | None = None,
                  schedule: Callable[[Callable[[], None]], object] | None = None,
-                 opener: Callable[[], Journal] | None = None) -> None:
+                 opener: Callable[[], Journal] | None = None,
+                 stages: Stages | None = None) -> None:
         """``schedule(f)`` runs ``f`` at the end of the current reactor turn (e.g.
         ``lambda f: reactor.callLater(0, f)``): changes made in the same turn (a job's
         "printed" and the next job's "printing") then share one transaction. Without it
@@ -48,6 +50,7 @@ class GroupCommitter:
         self.transactions = 0
         self.changes = 0
         self.state: JournalState = JOURNAL_OK
+        self.stages = stages if stages is not None else NoStages()
 
     @property
     def journal(self) -> Journal:
@@ -74,6 +77,9 @@ class GroupCommitter:
         """``urgent``: someone waits on this change before doing anything else (a printer
         before writing a job): write the batch now rather than at the end of the turn."""
         d: Deferred[Job | None] = Deferred()
+        stage = _stage_of(change)
+        if stage is not None:
+            d.addBoth(self.stages.timer(stage).stop)
         self._batch.append((change, d))
         if not self._busy and (urgent or not self._scheduled):
             if self._schedule is None or urgent:
@@ -121,7 +127,11 @@ class GroupCommitter:
             if self._batch:
                 self._flush()
 
-        self._run(self.journal.write, changes).addCallbacks(done, failed).addBoth(next_)
+        self._run(self.write, changes).addCallbacks(done, failed).addBoth(next_)
+
+    def write(self, changes: list[Change]) -> list[Job | Exception | None]:
+        """In the journal's thread: one transaction, timed (``ticketd.stages``)."""
+        return self.stages.run("journal.transaction", self.journal.write, changes)
 
     def read(self, f: Callable[..., T], *args: object) -> Deferred[T]:
         """Run a read (``journal.get``, ``journal.recent`` ...) on the journal's thread."""
@@ -143,3 +153,16 @@ class GroupCommitter:
 
     def idle(self) -> bool:
         return not self._busy and not self._batch and not self._scheduled
+
+
+#: The job stages (``ticketd.stages``) whose journal records are timed: from asked for to
+#: on disk, hand-offs and waiting behind other transactions included.
+_UPDATE_STAGES = {JobState.PRINTING: "journal.printing", JobState.PRINTED: "journal.printed"}
+
+
+def _stage_of(change: Change) -> str | None:
+    if isinstance(change, Insert):
+        return "journal.accept"
+    if isinstance(change, Update):
+        return _UPDATE_STAGES.get(change.state)
+    return None

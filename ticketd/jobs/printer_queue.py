@@ -55,6 +55,7 @@ from ticketd.jobs.thread_calls import Runner, ThreadCalls, Threads, ThreadStuck
 from ticketd.periodic import Periodic
 from ticketd.printers.connection import PrinterConnection
 from ticketd.printers.status import UNKNOWN_YET, PrinterStatus, no_response
+from ticketd.stages import Stages
 
 CLOSE_TIMEOUT = 5.0  # seconds stop waits for the device to close before leaving it
 JOURNAL_RETRY = 1.0  # seconds before trying again a job whose state could not be recorded
@@ -66,14 +67,14 @@ class PrinterQueue(Confirming, service.Service):
 
     def __init__(self, config: PrinterConfig, connection: PrinterConnection, *,
                  clock: IReactorTime, run: Runner, prepare: Prepare, sink: JobSink,
-                 threads: Threads | None = None) -> None:
+                 threads: Threads | None = None, stages: Stages | None = None) -> None:
         self.config = config
         self.printer = config.name
         self.name = f"printer:{config.name}"  # the service name; ``printer`` is the printer's
         self.connection = connection
         self.clock = clock
         self._calls = ThreadCalls(run, clock)
-        self._thread_work = PrinterWork(config, connection, prepare)
+        self._thread_work = PrinterWork(config, connection, prepare, stages)
         self.sink = sink
         self._threads = threads
         self.queue: PausableQueue[Job] = PausableQueue()  # the operator may pause it

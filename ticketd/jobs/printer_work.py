@@ -16,6 +16,7 @@ from ticketd.jobs.model import Job
 from ticketd.printers.confirm import IN_ORDER, Confirmation
 from ticketd.printers.connection import PrinterConnection
 from ticketd.printers.status import PrinterStatus
+from ticketd.stages import NoStages, Stages
 
 WRITE_GRACE = 2.0  # seconds past the connection's own deadlines before giving up on a call
 RENDER_ALLOWANCE = 30.0  # seconds a document may take to render
@@ -43,8 +44,9 @@ class PreparationError(Exception):
 
 class PrinterWork:
     def __init__(self, config: PrinterConfig, connection: PrinterConnection,
-                 prepare: Prepare) -> None:
+                 prepare: Prepare, stages: Stages | None = None) -> None:
         self.config = config
+        self.stages = stages if stages is not None else NoStages()
         self.connection = connection
         self._prepare = prepare
         self.unconfirmed: str | None = None  # why this printer is no longer asked
@@ -83,9 +85,10 @@ class PrinterWork:
                           ) -> tuple[bytes, tuple[str, ...], PrinterStatus | None]:
         """Make the bytes (once) and, if asked, read the status."""
         warnings: tuple[str, ...] = ()
+        run = self.stages.run
         if data is None:
-            data, warnings = self._prepare(job)
-        return data, warnings, self.connection.query_status() if check else None
+            data, warnings = run("render", self._prepare, job)
+        return data, warnings, run("status", self.connection.query_status) if check else None
 
     def confirm_budget(self) -> float:
         return CONFIRM_WAIT + self.status_budget()
@@ -93,12 +96,16 @@ class PrinterWork:
     def write_job(self, data: bytes, job_id: str) -> Written:
         """Write the job, with the printer's confirmation request right behind it when it
         confirms in order, then read the status (the next job's check, if it comes soon)."""
-        mode = self.confirm
+        token = self.stages.run("write", self._send, data, job_id)
+        return self.stages.run("confirm", self._after_write, token)
+
+    def _send(self, data: bytes, job_id: str) -> str | None:
+        """The bytes, and the confirmation request's token if one was asked for."""
         token = None
         try:
             self.connection.open()
             self.connection.write(data, job_id)
-            if mode in IN_ORDER:
+            if self.confirm in IN_ORDER:
                 asked = self.connection.ask_confirmation()  # type: ignore[attr-defined]
                 if asked is not None:
                     token, request = asked
@@ -106,6 +113,9 @@ class PrinterWork:
         except BaseException:
             self.connection.close()
             raise
+        return token
+
+    def _after_write(self, token: str | None) -> Written:
         if token is not None:
             # The answer first: it proves the link and the printer's state as well as a
             # DLE EOT reading would (it printed all of it), so then none is read; without
@@ -114,10 +124,11 @@ class PrinterWork:
                 token, FIRST_WAIT)
             return Written(None if answer.confirmed else answer.status, token,
                            confirmed=answer.confirmed)
-        if mode == "none":
+        if self.confirm == "none":
             return Written(None)
         confirm = getattr(self.connection, "confirm", self.connection.query_status)
         return Written(confirm())
 
     def await_confirmation(self, token: str) -> Confirmation:
-        return self.connection.await_confirmation(token, CONFIRM_WAIT)  # type: ignore[attr-defined]
+        return self.stages.run("confirm", self.connection.await_confirmation,  # type: ignore[attr-defined]
+                               token, CONFIRM_WAIT)

@@ -40,6 +40,7 @@ from ticketd.jobs.model import Job, JobKind, JobState
 from ticketd.jobs.printer_queue import PrinterQueue
 from ticketd.printers.discovery import SCANNERS, Discovery, Entry
 from ticketd.printers.status import PrinterStatus
+from ticketd.stages import NoStages, Stages
 
 __all__ = ["PrintService", "Busy", "SubmitError", "ShuttingDown", "NotStorable", "NotRecorded",
            "QueueFull",
@@ -58,8 +59,11 @@ class PrintService:
 
     def __init__(self, manager: JobManager, *, run: Runner,
                  scanners: Iterable[Callable[[], list[Entry]]] = SCANNERS,
-                 parallel: int = PARALLEL, waiting: int = WAITING) -> None:
+                 parallel: int = PARALLEL, waiting: int = WAITING,
+                 stages: Stages | None = None) -> None:
         self._manager = manager
+        #: Where a job's time goes (``ticketd.stages``): the transports add their stages.
+        self.stages = stages if stages is not None else NoStages()
         self._run = run
         self._pictures = DeferredSemaphore(parallel)
         self._waiting = waiting
@@ -88,8 +92,9 @@ class PrintService:
         parsed document for DOCUMENT. ``hold``: how long a printer fault may hold the job
         (None: the printer's ``hold_timeout``; 0: a fault fails it at once)."""
         try:
-            d = self._manager.submit(job_id=job_id, printer=printer, source=source,
-                                     kind=kind, payload=payload, expires=expires, hold=hold)
+            d = self.stages.run("submit", lambda: self._manager.submit(
+                job_id=job_id, printer=printer, source=source, kind=kind, payload=payload,
+                expires=expires, hold=hold))
         except Exception:  # a bug: still one failure style for the transports
             return fail()
         return d.addErrback(self._journal_reason)

@@ -81,7 +81,7 @@ class PrinterBridge:
         journal could not record is not acked: ``redeliver`` gets the broker to send it
         again (and the journal may be well by then)."""
         self.received += 1
-        req = messages.parse(payload, self.max_payload)
+        req = self.service.stages.run("mqtt.parse", messages.parse, payload, self.max_payload)
         if isinstance(req, BadRequest):
             self._refuse(req.jobid, req.reason, len(payload), req.text)
             ack()
@@ -216,4 +216,5 @@ class PrinterBridge:
 
     def _out(self, payload: bytes) -> None:
         if self.link is not None and payload:
-            self.link.publish(self.printed_topic, payload, qos=1, retain=False)
+            self.service.stages.run("mqtt.reply", self.link.publish, self.printed_topic,
+                                    payload, 1, False)

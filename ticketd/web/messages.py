@@ -87,7 +87,7 @@ class Session:
         try:
             if binary:
                 raise BadRequest(replies.BINARY)
-            message = decode(frame)
+            message = self.hub.service.stages.run("ws.parse", decode, frame)
             self.dispatch(message)
         except Refused as e:
             self._audit(show(message.get("tipo")), e.job_id, e.reason, str(e))

@@ -96,6 +96,9 @@ class TicketServerProtocol(WebSocketServerProtocol):
     def _send(self, message: dict[str, Any]) -> None:
         if self.state != WebSocketServerProtocol.STATE_OPEN:
             return
+        self.factory.hub.service.stages.run("ws.reply", self._send_now, message)
+
+    def _send_now(self, message: dict[str, Any]) -> None:
         data = replies.encode(message)
         if self.backlog is not None and not self.backlog.add(len(data)):
             self._too_slow()

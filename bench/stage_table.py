@@ -1,0 +1,67 @@
+"""The per-stage table of a benchmark run: where a job's time goes, from the daemon's own
+timing (``ticketd.stages``, exposed on ``/metrics`` as ``ticketd_stage_*``).
+
+``scrape(base_url)`` before and after a run; ``print_table(before, after, jobs)`` prints,
+per stage, how often it ran per job and its µs of wall-clock and CPU time per job.
+Stages that wait (``journal.*`` but ``journal.transaction``, ``handoff.*``) have no CPU
+figure: their wall time is time a job spent waiting, not computing.
+"""
+
+from __future__ import annotations
+
+import urllib.request
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+Totals = dict[str, dict[str, float]]  # stage -> {"calls", "wall", "cpu"}
+
+
+def scrape(base_url: str, token: str | None = None) -> Totals:
+    request = urllib.request.Request(base_url + "/metrics")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=10) as r:
+        text = r.read().decode()
+    totals: Totals = {}
+    for family in text_string_to_metric_families(text):
+        if family.name not in ("ticketd_stage_calls", "ticketd_stage_seconds"):
+            continue
+        for sample in family.samples:
+            if not sample.name.endswith("_total"):
+                continue
+            stage = totals.setdefault(sample.labels["stage"], {})
+            key = "calls" if family.name == "ticketd_stage_calls" else sample.labels["clock"]
+            stage[key] = sample.value
+    return totals
+
+
+def table(before: Totals, after: Totals, jobs: int) -> list[str]:
+    """The lines of the table for ``jobs`` jobs between two scrapes."""
+    lines = [f"{'stage':22s} {'calls/job':>9s} {'wall µs/job':>12s} {'CPU µs/job':>11s} "
+             f"{'wall µs/call':>12s}"]
+    per_job_cpu = 0.0
+    for stage, now in after.items():
+        was: dict[str, Any] = before.get(stage, {})
+        calls = now.get("calls", 0) - was.get("calls", 0)
+        if calls <= 0:
+            continue
+        wall = now.get("wall", 0) - was.get("wall", 0)
+        cpu = now.get("cpu") - was.get("cpu", 0) if "cpu" in now else None
+        if cpu is not None:
+            per_job_cpu += cpu
+        lines.append(f"{stage:22s} {calls / jobs:9.2f} {wall * 1e6 / jobs:12.1f} "
+                     + (f"{cpu * 1e6 / jobs:11.1f} " if cpu is not None else f"{'-':>11s} ")
+                     + f"{wall * 1e6 / calls:12.1f}")
+    handoffs = sum(after.get(s, {}).get("calls", 0) - before.get(s, {}).get("calls", 0)
+                   for s in after if s.startswith("handoff."))
+    lines.append(f"thread hand-offs per job (there and back): {handoffs / jobs:.2f}; "
+                 f"CPU µs/job in the timed stages: "
+                 f"{per_job_cpu * 1e6 / jobs:.1f}")
+    return lines
+
+
+def print_table(before: Totals, after: Totals, jobs: int) -> None:
+    print(f"per-stage times, {jobs} jobs (the daemon's own timing, ticketd_stage_*):")
+    for line in table(before, after, jobs):
+        print("  " + line)
