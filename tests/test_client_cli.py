@@ -137,7 +137,7 @@ class CliTests(DaemonTestCase):
         bad["commands"][0]["data"]["content"]["content_style"] = {"size": "9x1"}
         code, out, err = await self.cli(*self.url(), self.write("bad.json", bad))
         self.assertEqual(code, 1)
-        self.assertIn("failed: VALIDATION: commands[0]", err)
+        self.assertIn("refused: VALIDATION: commands[0]", err)  # validated before the ack
         code, out, err = await self.cli(*self.url(), "--raw", "--printer", "virt", "--id",
                                         "raw-1", self.write("r.bin", b"\x1b@raw\n"))
         self.assertEqual(code, 0, err)

@@ -12,7 +12,9 @@ from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import TestCase
 from twisted.web.test.requesthelper import DummyRequest
 
+from ticketd.jobs.model import Job, JobKind
 from ticketd.jobs.prepare import preparer
+from ticketd.jobs.printer_work import PreparationError
 from ticketd.web.messages import Hub
 from ticketd.web.preview_resources import ValidateResource
 from tests.fakes import Rig, config
@@ -86,14 +88,24 @@ class StrictTests(Base):
         strict = post({b"strict": [b"1"]})
         self.assertEqual(strict["errors"], ["VALIDATION: " + w for w in WARNINGS])
 
-    def test_strict_documents_fail_the_job(self) -> None:
-        self.rig.queues["p1"]._thread_work._prepare = preparer(strict=True)  # [server] strict_documents
+    def test_strict_documents_refuse_the_job(self) -> None:
+        self.rig.service._strict = True  # [server] strict_documents
         self.c({"tipo": "ticket", "id": "strict", "datos": OLD})
-        result = self.c.out[-1]
-        self.assertEqual((result["tipo"], result["status"]), ("result", "error"))
-        self.assertTrue(result["mensaje"].startswith(
-            "VALIDATION: profile.width: read as paper_width; "), result)
+        self.assertEqual(self.c.tipos(), ["info", "error"])  # at once, never acked
+        error = self.c.out[-1]
+        self.assertEqual(error["id"], "strict")
+        self.assertTrue(error["mensaje"].startswith(
+            "VALIDATION: profile.width: read as paper_width; "), error)
         self.assertEqual(self.rig.connections["p1"].writes, [])
+
+    def test_strict_rendering_of_a_recovered_job(self) -> None:
+        """A job not validated at submission (recovered from an older journal) is read
+        in full when it is rendered, strict mode included."""
+        job = Job(id="old", printer="p1", source="ws", kind=JobKind.DOCUMENT,
+                  payload=json.dumps(OLD).encode(), created=0.0)
+        self.assertRaises(PreparationError, preparer(strict=True), job)
+        data, warnings = preparer()(job)
+        self.assertEqual(list(warnings), WARNINGS)
 
     def test_config_switch(self) -> None:
         self.assertFalse(self.rig.config.server.strict_documents)

@@ -167,12 +167,14 @@ class BridgeTests(TestCase):
         self.assertIsNone(journal.get("bad"))
         self.assertEqual([w[0] for w in self.conn.writes], ["good", "good2"])
 
-    def test_failed_document_reports_reason(self) -> None:
-        self.send(json.dumps({"jobid": "d1", "document": {"bogus": 1}}).encode())
+    def test_invalid_document_is_refused_with_the_reason(self) -> None:
+        """Validated before the PUBACK: refused at once, acked, never recorded."""
+        self.send(json.dumps({"jobid": "d1", "document": {"bogus": 1}}).encode(), "d1")
         status, finished, success = self.printed("d1")[-1]
-        self.assertTrue(status.startswith("Aborted: "), status)
+        self.assertTrue(status.startswith("Aborted: VALIDATION: "), status)
         self.assertEqual((finished, success), (True, False))
-        self.assertEqual(self.m._recent["d1"].reason, status[len("Aborted: "):])
+        self.assertEqual(self.acks, ["d1"])
+        self.assertIsNone(self.m.committer.journal.get("d1"))
 
     def test_queue_full_is_refused_and_acked(self) -> None:
         self.conn.status = PrinterStatus(online=False, paper_out=True)

@@ -40,7 +40,7 @@ class SyncClientTests(DaemonTestCase):
         bad["commands"][0]["data"]["content"]["content_style"] = {"size": "9x1"}
         error = await self.assertFailure(self.blocking(print_document, bad, url=url),
                                          PrintError)
-        self.assertEqual((error.category, error.state), ("VALIDATION", "failed"))
+        self.assertEqual((error.category, error.state), ("VALIDATION", None))  # refused
         self.assertIn("VALIDATION: commands[0]", error.message)
         error = await self.assertFailure(
             self.blocking(print_document, doc("x"), printer="nope", url=url), PrintError)

@@ -108,11 +108,9 @@ class MessageTypesTests(DaemonTestCase):
         self.assertEqual((await self.within(d))["mensaje"], replies.BINARY)
         bad = doc("x")
         bad["commands"][0]["data"]["content"]["content_style"] = {"size": "9x1"}
-        ack = await self.within(c.ticket(bad, "invalid-doc"))
-        self.assertEqual(ack["tipo"], "ack")  # accepted, then fails at render time
-        result = await self.within(c.result("invalid-doc"))
-        self.assertEqual(result["status"], "error")
-        self.assertTrue(result["mensaje"].startswith("VALIDATION: commands[0]"), result)
+        reply = await self.within(c.ticket(bad, "invalid-doc"))
+        self.assertEqual(reply["tipo"], "error")  # validated before the ack: refused
+        self.assertTrue(reply["mensaje"].startswith("VALIDATION: commands[0]"), reply)
         self.assertEqual((await self.within(c.ping()))["tipo"], "pong")
         self.assertIsNone(c.close_info)
 

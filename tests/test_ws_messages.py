@@ -133,15 +133,21 @@ class TicketTests(Base):
         self.assertEqual(len(written), 1)
         self.assertIn("Añejo café 1,50 €".encode("cp1252"), written[0][1])
 
-    def test_invalid_document_ack_then_validation_result(self) -> None:
+    def test_invalid_document_is_refused_at_once(self) -> None:
+        """Validated before the ack: an ``error`` naming the field, no ack, no job."""
         doc = {"version": "1.0", "profile": {"model": "p1"},
                "commands": [{"type": "text", "data": {"content": {
                    "text": "x", "content_style": {"size": "9x1"}}}}]}
         self.c({"tipo": "ticket", "id": "bad", "datos": doc})
-        self.assertEqual(self.c.tipos(), ["info", "ack", "result"])
-        self.assertEqual(self.c.out[2]["status"], "error")
-        self.assertTrue(self.c.out[2]["mensaje"].startswith("VALIDATION: commands[0]"),
-                        self.c.out[2])
+        self.assertEqual(self.c.tipos(), ["info", "error"])
+        self.assertEqual((self.c.out[1]["id"], self.c.out[1]["status"]), ("bad", "error"))
+        self.assertTrue(self.c.out[1]["mensaje"].startswith(
+            "VALIDATION: commands[0].data.content.content_style.size: '9x1'"), self.c.out[1])
+        self.assertIsNone(self.successResultOf(self.rig.service.job("bad")))
+        self.assertEqual(self.rig.connections["p1"].writes, [])
+        self.c({"tipo": "ticket", "id": "bad", "datos": dict(doc, commands=[
+            {"type": "text", "data": {"content": {"text": "x"}}}])})
+        self.assertEqual(self.c.tipos()[-2:], ["ack", "result"])  # the id is free again
 
     def test_id_is_made_when_absent(self) -> None:
         ack = self.c(self.raw(None))

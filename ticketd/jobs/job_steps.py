@@ -61,9 +61,10 @@ Steps, what each is told, and the answer (telling a step anything else is refuse
 - *Retries left*: ``job.attempts <= retry_failed`` (the shop's choice, knowing part of
   the job may print twice).
 - A *fresh* status is the one read right after the previous job's bytes, while it is
-  recent (the queue judges that: it has the clock). With the bytes at hand (a raw job) it
-  stands as this job's check and saves a trip to the printer's thread; a document still
-  needs that trip to render, and the status is then not read again.
+  recent (the queue judges that: it has the clock). With the bytes at hand (a raw job, or a
+  document rendered in the previous job's trip) it stands as this job's check and saves a
+  trip to the printer's thread; a document not rendered yet still needs that trip, and
+  the status is then not read again.
 - ``Write`` is only ever answered once ``printing`` is on disk: after a crash the job is
   either not started (printed again) or ``interrupted`` (never silently printed again).
 - A write stuck in the thread may have reached the printer: it fails, never retried.
@@ -126,7 +127,9 @@ def io_reason(error: BaseException) -> str:
 class JobSteps:
     """One job's way through the printer queue; see the module's table."""
 
-    def __init__(self, job: Job, retry_failed: int, confirm_timeout: float = 30.0) -> None:
+    def __init__(self, job: Job, retry_failed: int, confirm_timeout: float = 30.0,
+                 data: bytes | None = None) -> None:
+        """``data``: a document's bytes already made (in the previous job's trip)."""
         self.job = job
         self.retry_failed = retry_failed
         self.confirm_timeout = confirm_timeout
@@ -136,7 +139,7 @@ class JobSteps:
         self._fault: str | None = None  # the fault the printer reads now, inside this job
         self._stopped_by: str | None = None  # the first fault that stopped it in this job
         self.step = Step.START
-        self.data: bytes | None = bytes(job.payload) if job.kind is JobKind.RAW else None
+        self.data: bytes | None = bytes(job.payload) if job.kind is JobKind.RAW else data
         self.status: PrinterStatus | None = None  # the reading this round goes by
         self._fresh: PrinterStatus | None = None
 

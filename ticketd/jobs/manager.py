@@ -166,20 +166,23 @@ class JobManager(service.MultiService):
 
     def submit(self, *, job_id: str, printer: str, source: str, kind: JobKind, payload: Any,
                expires: float | None = None, hold: float | None = None,
-               reprint_of: str | None = None) -> Deferred[Submission]:
+               reprint_of: str | None = None, warnings: tuple[str, ...] = (),
+               checked: bool = False) -> Deferred[Submission]:
         """Accept a job: Deferred firing with a Submission once it is on disk, or failing
         with SubmitError (queue full, stopping ...; already failed when that is known at
         once). Never raises. ``payload``: bytes for RAW, the document (parsed JSON) for
-        DOCUMENT; ``hold``, ``reprint_of``: see :class:`Job`."""
+        DOCUMENT; ``hold``, ``reprint_of``, ``checked``: see :class:`Job`; ``warnings``:
+        what intake had to interpret, kept with the job."""
         try:
             return self._submit(job_id, printer, source, kind, payload, expires, hold,
-                                reprint_of)
+                                reprint_of, warnings, checked)
         except SubmitError:
             return fail()
 
     def _submit(self, job_id: str, printer: str, source: str, kind: JobKind, payload: Any,
-                expires: float | None, hold: float | None,
-                reprint_of: str | None = None) -> Deferred[Submission]:
+                expires: float | None, hold: float | None, reprint_of: str | None = None,
+                warnings: tuple[str, ...] = (), checked: bool = False
+                ) -> Deferred[Submission]:
         queue = self.queues.get(printer)
         if queue is None:
             raise UnknownPrinter(f"PRINTER: unknown printer {printer!r}; configured "
@@ -201,7 +204,7 @@ class JobManager(service.MultiService):
         now = self.clock.seconds()
         job = Job(id=job_id, printer=printer, source=source, kind=kind, payload=payload,
                   created=now, updated=now, expires=expires, hold=hold,
-                  reprint_of=reprint_of)
+                  reprint_of=reprint_of, warnings=warnings, checked=checked)
         self._pending_inserts[job_id] += 1
         self._reserve(printer, +1)
 

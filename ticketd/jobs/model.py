@@ -139,6 +139,9 @@ class Job:
     hold: float | None = None
     held_since: float | None = None  # in memory only: when the current hold began
     reprint_of: str | None = None  # the finished job whose bytes this one prints again
+    #: In memory only: the document was read and validated when it was submitted (its
+    #: payload is the v1 document intake made of it), so rendering need not do it again.
+    checked: bool = False
 
     def transition(self, new: JobState, at: float, reason: str | None = None) -> JobState:
         """Move to ``new``; returns the old state. Raises InvalidTransition."""

@@ -21,14 +21,21 @@ def preparer(image_cache: Any = None, *, strict: bool = False) -> Prepare:
     def prepare(job: Job) -> tuple[bytes, tuple[str, ...]]:
         if job.kind is JobKind.RAW:
             return bytes(job.payload), ()
-        from ticketd.documents import DocumentError, render
+        from ticketd.documents import Checked, DocumentError, render, render_checked
         try:
-            rendered = render(job.document(), image_cache=image_cache, strict=strict)
+            if job.checked:  # read and validated when it was submitted (admission.py)
+                rendered = render_checked(Checked(job.document(), (), ()),
+                                          image_cache=image_cache)
+            else:  # recovered after a restart, a reprint, a test page: read it all
+                rendered = render(job.document(), image_cache=image_cache, strict=strict)
         except DocumentError as e:
             raise PreparationError(str(e)) from None
-        if rendered.warnings:
+        warnings = tuple(rendered.warnings)
+        if warnings:
             log.info("job {job}: rendered with {n} warning(s): {warnings}", job=job.id,
-                     n=len(rendered.warnings), warnings="; ".join(rendered.warnings))
-        return rendered.data, tuple(rendered.warnings)
+                     n=len(warnings), warnings="; ".join(warnings))
+        if job.checked:  # intake's warnings came with the job; a second render repeats
+            warnings = tuple(dict.fromkeys(job.warnings + warnings))
+        return rendered.data, warnings
 
     return prepare

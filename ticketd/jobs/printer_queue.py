@@ -7,9 +7,9 @@ module has the table); the queue carries the steps out and tells it how they wen
 1. it renders the document (raw bytes need nothing) and reads the printer's status, in
    one trip to the printer's thread — rendering never runs on the reactor, and the status
    is checked before every job without the fixed sleeps the original MQTT server needed.
-   The status read right after the previous job's bytes (same trip, nothing sent in
-   between) stands as that check for STATUS_FRESH seconds, which saves a round trip per
-   job in a busy queue;
+   In a busy queue both come with the previous job's trip: the next document is rendered
+   right after its bytes went out, and the status read then (nothing sent in between)
+   stands as the check for STATUS_FRESH seconds: one trip per job, not two;
 2. if the printer reports a fault (paper out, cover open, offline, no response ...) the
    queue *holds* (``holds.py``: the hold is the printer's, one record and one event for
    the whole queue): waiting jobs are ``held`` with a "Waiting: <fault>" progress, and the
@@ -50,7 +50,7 @@ from ticketd.jobs.job_steps import (Action, AwaitConfirm, Expire, Fail, GiveUp, 
                                     Write)
 from ticketd.jobs.model import Job, JobState
 from ticketd.jobs.paused_queue import PausableQueue
-from ticketd.jobs.printer_work import Prepare, PreparationError, PrinterWork
+from ticketd.jobs.printer_work import Prepare, PreparationError, PrinterWork, next_document
 from ticketd.jobs.thread_calls import Runner, ThreadCalls, Threads, ThreadStuck
 from ticketd.periodic import Periodic
 from ticketd.printers.connection import PrinterConnection
@@ -270,7 +270,11 @@ class PrinterQueue(Confirming, service.Service):
 
     async def _handle(self, job: Job) -> None:
         """Carry out what the job's steps ask, one after the other, until they are done."""
-        steps = JobSteps(job, self.config.retry_failed, self.config.confirm_timeout)
+        ahead = self._thread_work.take_ahead(job)
+        if ahead is not None and ahead.warnings:
+            job.warnings = ahead.warnings
+        steps = JobSteps(job, self.config.retry_failed, self.config.confirm_timeout,
+                         data=ahead.data if ahead is not None else None)
         self._sent_record = None
         action: Action | None = steps.begin(self.clock.seconds(), self._fresh_status())
         while action is not None:
@@ -362,8 +366,10 @@ class PrinterQueue(Confirming, service.Service):
     async def _write(self, steps: JobSteps, data: bytes) -> Action:
         self.writing = True
         try:
-            written = await self._calls.call(self._thread_work.write_job, data, steps.job.id,
-                                           timeout=self._thread_work.write_budget())
+            ahead = next_document(self.queue.pending)
+            written = await self._calls.call(
+                self._thread_work.write_job, data, steps.job.id, ahead,
+                timeout=self._thread_work.write_budget(ahead is not None))
         except ThreadStuck as e:
             # Beyond every deadline of the connection: the thread is blocked where Python
             # cannot interrupt it. The bytes may be at the printer: never resend them.

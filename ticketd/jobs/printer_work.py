@@ -12,7 +12,7 @@ from typing import Callable
 import attrs
 
 from ticketd.config_printer import PrinterConfig
-from ticketd.jobs.model import Job
+from ticketd.jobs.model import Job, JobKind, JobState
 from ticketd.printers.confirm import IN_ORDER, Confirmation
 from ticketd.printers.connection import PrinterConnection
 from ticketd.printers.status import PrinterStatus
@@ -38,6 +38,23 @@ class Written:
     confirmed: bool = False  # the answer came within FIRST_WAIT
 
 
+@attrs.frozen
+class Ahead:
+    """The next job's bytes, made in the same trip as the previous job's write."""
+
+    job: Job
+    data: bytes
+    warnings: tuple[str, ...]
+
+
+def next_document(pending: list[Job]) -> Job | None:
+    """The document the queue prints next, to render in the current job's trip."""
+    job = pending[0] if pending else None
+    if job is None or job.kind is not JobKind.DOCUMENT or job.state is not JobState.QUEUED:
+        return None
+    return job
+
+
 class PreparationError(Exception):
     """The job's bytes could not be made (invalid document ...); ``str()`` is the reason."""
 
@@ -50,6 +67,7 @@ class PrinterWork:
         self.connection = connection
         self._prepare = prepare
         self.unconfirmed: str | None = None  # why this printer is no longer asked
+        self._ahead: Ahead | None = None  # set in the thread, taken on the reactor after
 
     @property
     def confirm(self) -> str:
@@ -71,15 +89,27 @@ class PrinterWork:
         c = self.config
         return c.connect_timeout + 8 * c.status_timeout + WRITE_GRACE
 
-    def write_budget(self) -> float:
-        """The longest a job's call can take: connect, write, then the status after it."""
-        budget = self.status_budget() + self.config.write_timeout
-        if self.confirm in IN_ORDER:  # the first wait for the answer, then DLE EOT again
-            budget += FIRST_WAIT + 4 * self.config.status_timeout
-        return budget
-
     def prepare_budget(self) -> float:
         return RENDER_ALLOWANCE + self.status_budget()
+
+    def take_ahead(self, job: Job) -> Ahead | None:
+        """The bytes made ahead for ``job`` (on the reactor, once the trip that made them
+        came back), or None: then the job takes its own trip to prepare."""
+        ahead, self._ahead = self._ahead, None
+        return ahead if ahead is not None and ahead.job is job else None
+
+    def _make_ahead(self, job: Job | None) -> None:
+        """Render the next document while the thread is here anyway: the next job then
+        needs no trip of its own before its ``printing`` record. A document that fails
+        to render fails in its own trip, with its own error."""
+        self._ahead = None
+        if job is None:
+            return
+        try:
+            data, warnings = self.stages.run("render", self._prepare, job)
+        except Exception:
+            return
+        self._ahead = Ahead(job, data, warnings)
 
     def prepare_and_check(self, job: Job, data: bytes | None, check: bool
                           ) -> tuple[bytes, tuple[str, ...], PrinterStatus | None]:
@@ -93,11 +123,22 @@ class PrinterWork:
     def confirm_budget(self) -> float:
         return CONFIRM_WAIT + self.status_budget()
 
-    def write_job(self, data: bytes, job_id: str) -> Written:
+    def write_budget(self, ahead: bool = False) -> float:
+        """The longest a job's call can take: connect, write, then the status after it;
+        ``ahead``: then the next job's rendering."""
+        budget = self.status_budget() + self.config.write_timeout
+        if self.confirm in IN_ORDER:  # the first wait for the answer, then DLE EOT again
+            budget += FIRST_WAIT + 4 * self.config.status_timeout
+        return budget + (RENDER_ALLOWANCE if ahead else 0.0)
+
+    def write_job(self, data: bytes, job_id: str, ahead: Job | None = None) -> Written:
         """Write the job, with the printer's confirmation request right behind it when it
-        confirms in order, then read the status (the next job's check, if it comes soon)."""
+        confirms in order, then read the status (the next job's check, if it comes soon);
+        then make the bytes of ``ahead``, the next document waiting (``take_ahead``)."""
         token = self.stages.run("write", self._send, data, job_id)
-        return self.stages.run("confirm", self._after_write, token)
+        written = self.stages.run("confirm", self._after_write, token)
+        self._make_ahead(ahead)
+        return written
 
     def _send(self, data: bytes, job_id: str) -> str | None:
         """The bytes, and the confirmation request's token if one was asked for."""

@@ -26,10 +26,12 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from twisted.internet.defer import Deferred, DeferredSemaphore, fail, gatherResults
+from twisted.logger import Logger
 
 from ticketd import paper
 from ticketd.config import PrinterConfig
 from ticketd.jobs import pictures
+from ticketd.jobs.admission import InvalidDocument, admit
 from ticketd.documents.testpage import test_page
 from ticketd.jobs.api import (PAUSED, UNKNOWN_YET, Busy, CancelResult, DocumentError,
                               JournalState, NotRecorded, NotReprintable, NotStorable,
@@ -46,7 +48,7 @@ __all__ = ["PrintService", "Busy", "SubmitError", "ShuttingDown", "NotStorable",
            "QueueFull",
            "UnknownPrinter", "Submission", "CancelResult", "PrinterEvent", "PrinterSnapshot",
            "DocumentError", "JobKind", "PrinterStatus", "UNKNOWN_YET", "JournalState",
-           "NotReprintable", "PAUSED"]
+           "NotReprintable", "PAUSED", "InvalidDocument"]
 
 PARALLEL = 2  # previews drawn at once
 WAITING = 16  # previews waiting their turn, beyond which they are refused (Busy)
@@ -57,11 +59,14 @@ Listener = Callable[[Any], None]
 class PrintService:
     """What the transports may ask of the job core (see the module docstring)."""
 
+    log = Logger()
+
     def __init__(self, manager: JobManager, *, run: Runner,
                  scanners: Iterable[Callable[[], list[Entry]]] = SCANNERS,
                  parallel: int = PARALLEL, waiting: int = WAITING,
                  stages: Stages | None = None) -> None:
         self._manager = manager
+        self._strict = manager.config.server.strict_documents
         #: Where a job's time goes (``ticketd.stages``): the transports add their stages.
         self.stages = stages if stages is not None else NoStages()
         self._run = run
@@ -91,10 +96,21 @@ class PrintService:
         ``audit`` says whether it was refused at the door). ``payload``: bytes for RAW, the
         parsed document for DOCUMENT. ``hold``: how long a printer fault may hold the job
         (None: the printer's ``hold_timeout``; 0: a fault fails it at once)."""
+        def accept(document: Any = payload, warnings: tuple[str, ...] = (),
+                   checked: bool = False) -> Deferred[Submission]:
+            if warnings:
+                self.log.info("job {job}: read with {n} warning(s): {warnings}", job=job_id,
+                              n=len(warnings), warnings="; ".join(warnings))
+            return self.stages.run("submit", lambda: self._manager.submit(
+                job_id=job_id, printer=printer, source=source, kind=kind, payload=document,
+                expires=expires, hold=hold, warnings=warnings, checked=checked))
+
         try:
-            d = self.stages.run("submit", lambda: self._manager.submit(
-                job_id=job_id, printer=printer, source=source, kind=kind, payload=payload,
-                expires=expires, hold=hold))
+            if kind is JobKind.DOCUMENT:  # read and validated before it is acknowledged
+                d = admit(payload, strict=self._strict, stages=self.stages, run=self._run)
+                d.addCallback(lambda a: accept(a.document, a.warnings, True))
+            else:
+                d = accept()
         except Exception:  # a bug: still one failure style for the transports
             return fail()
         return d.addErrback(self._journal_reason)

@@ -1,8 +1,9 @@
 """An in-process printer that keeps every job's bytes as a file: for trying ticketd without
 hardware, for tests of the job pipeline, and as a "print to file" archive.
 
-Each job becomes ``<spool>/<jobid>.bin`` holding exactly the job's bytes, written to a temp
-file and renamed into place, so a crash never leaves a partial ``.bin`` that looks printed.
+Each job becomes ``<spool>/<jobid>.bin`` holding exactly the job's bytes, written to the
+printer's one temp file (``.tmp-bin.part``, reused: no new name per job) and renamed into
+place, so a crash never leaves a partial ``.bin`` that looks printed.
 The rename survives a crash of the daemon (the data is in the OS); ``fsync=True`` also makes
 it survive power loss, at an fsync per job.
 
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import threading
 import uuid
 from pathlib import Path
@@ -41,6 +41,7 @@ from ticketd.printers.connection import PrinterIOError, SpooledConnection
 from ticketd.printers.status import PrinterStatus
 
 STATUS_FILE = "STATUS"
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _MAX_STEM = 200  # bytes; file names are at most 255 on the usual file systems
 
 STATUSES: dict[str, PrinterStatus] = {
@@ -138,13 +139,16 @@ class VirtualConnection(SpooledConnection):
                                  f"{e.strerror or e}") from None
 
     def write(self, data: bytes, job_id: str | None = None) -> None:
-        self.open()
         if job_id is None:
             job_id = "raw-" + uuid.uuid4().hex
         target = self.path_for(job_id)
         with self._lock:
             try:
-                self._write_file(target, data, self.fsync)
+                try:
+                    self._write_file(target, data, self.fsync)
+                except FileNotFoundError:  # the spool directory went away: make it again
+                    self.open()
+                    self._write_file(target, data, self.fsync)
             except OSError as e:
                 raise PrinterIOError(f"cannot write {target}: {e.strerror or e}") from None
         self.log.debug("virtual printer spooled {size} bytes to {path}",
@@ -153,14 +157,19 @@ class VirtualConnection(SpooledConnection):
             self._save_preview(data, job_id)
 
     def _write_file(self, target: Path, data: bytes, fsync: bool) -> None:
-        """Temp file + rename: a crash never leaves a partial file under the final name."""
-        fd, tmp = tempfile.mkstemp(dir=self.spool, prefix=".tmp-", suffix=".part")
+        """Temp file + rename: a crash never leaves a partial file under the final name.
+        The temp file's name is one per kind of file (the callers hold the lock)."""
+        tmp = os.path.join(self.spool, ".tmp-" + target.suffix[1:] + ".part")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_CLOEXEC, 0o644)
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
                 if fsync:
-                    f.flush()
-                    os.fsync(f.fileno())
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
             os.replace(tmp, target)
         except BaseException:
             try:
@@ -175,7 +184,8 @@ class VirtualConnection(SpooledConnection):
         try:
             from ticketd.receipt_image import render_png
             png = render_png(data, dots=self.preview_dots or paper.DEFAULT_DOTS)
-            self._write_file(target, png, False)
+            with self._lock:
+                self._write_file(target, png, False)
         except Exception as e:
             self.log.warn("virtual printer: no preview {path}: {error}", path=str(target),
                           error=f"{type(e).__name__}: {e}")
