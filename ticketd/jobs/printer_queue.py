@@ -7,9 +7,10 @@ module has the table); the queue carries the steps out and tells it how they wen
 1. it renders the document (raw bytes need nothing) and reads the printer's status, in
    one trip to the printer's thread — rendering never runs on the reactor, and the status
    is checked before every job without the fixed sleeps the original MQTT server needed.
-   In a busy queue both come with the previous job's trip: the next document is rendered
-   right after its bytes went out, and the status read then (nothing sent in between)
-   stands as the check for STATUS_FRESH seconds: one trip per job, not two;
+   In a busy queue neither needs a trip of its own: the next document is rendered while
+   the journal records the previous job's ``printing`` (the thread would wait anyway),
+   and the status read right after the previous job's bytes (nothing sent in between)
+   stands as the check for STATUS_FRESH seconds;
 2. if the printer reports a fault (paper out, cover open, offline, no response ...) the
    queue *holds* (``holds.py``: the hold is the printer's, one record and one event for
    the whole queue): waiting jobs are ``held`` with a "Waiting: <fault>" progress, and the
@@ -27,8 +28,8 @@ module has the table); the queue carries the steps out and tells it how they wen
 
 The blocking calls in the printer's thread and their time budgets are ``printer_work.py``.
 
-Status is polled every ``status_interval`` while no job is being handled: the poll shares
-the printer's single thread, so it can never land in the middle of a job's bytes.
+Status is polled every ``status_interval`` while no job is being handled
+(``queue_status.py``).
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ from twisted.internet.defer import CancelledError, Deferred, ensureDeferred, suc
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from ticketd.config import PrinterConfig
-from ticketd.jobs.api import fault_reason
 from ticketd.jobs.changes import Outcome
 from ticketd.jobs.confirming import Confirming
 from ticketd.jobs.job_sink import JobSink
@@ -50,11 +51,13 @@ from ticketd.jobs.job_steps import (Action, AwaitConfirm, Expire, Fail, GiveUp, 
                                     Write)
 from ticketd.jobs.model import Job, JobState
 from ticketd.jobs.paused_queue import PausableQueue
-from ticketd.jobs.printer_work import Prepare, PreparationError, PrinterWork, next_document
+from ticketd.jobs.queue_status import StatusKeeping
+from ticketd.jobs.printer_work import (RENDER_ALLOWANCE, Prepare, PreparationError,
+                                      PrinterWork, next_document)
 from ticketd.jobs.thread_calls import Runner, ThreadCalls, Threads, ThreadStuck
 from ticketd.periodic import Periodic
 from ticketd.printers.connection import PrinterConnection
-from ticketd.printers.status import UNKNOWN_YET, PrinterStatus, no_response
+from ticketd.printers.status import UNKNOWN_YET, PrinterStatus
 from ticketd.stages import Stages
 
 CLOSE_TIMEOUT = 5.0  # seconds stop waits for the device to close before leaving it
@@ -62,7 +65,7 @@ JOURNAL_RETRY = 1.0  # seconds before trying again a job whose state could not b
 STATUS_FRESH = 0.2  # seconds a status read right after a write stands as the next check
 
 
-class PrinterQueue(Confirming, service.Service):
+class PrinterQueue(Confirming, StatusKeeping, service.Service):
     log = Logger()
 
     def __init__(self, config: PrinterConfig, connection: PrinterConnection, *,
@@ -89,6 +92,7 @@ class PrinterQueue(Confirming, service.Service):
         self._printed: Deferred[None] | None = None  # the last job's "printed" record
         self._sent_record: Deferred[Outcome] | None = None  # the current job's "sent"
         self._after_write_at = 0.0
+        self._ahead_busy = False  # the next document is being rendered in the thread
         self._worker: Deferred[None] | None = None
         self._get: Deferred[Job] | None = None
         self._poller = Periodic(clock, config.status_interval, self.poll, log=self.log,
@@ -140,24 +144,6 @@ class PrinterQueue(Confirming, service.Service):
         if self.paused and job.state is JobState.QUEUED:
             self._meet_fault(job, self.status)
 
-    def _meet_fault(self, job: Job, status: PrinterStatus) -> None:
-        """A waiting job meets a fault: held, or failed at once if it may not be held."""
-        self._fault_meets([job], status, status)
-
-    def _fault_meets(self, jobs: list[Job], old: PrinterStatus, new: PrinterStatus) -> None:
-        """Jobs that may not be held fail with the fault; the printer's hold takes the
-        others (one journal row and one event for all: the job manager's)."""
-        holdable = []
-        for job in jobs:
-            if job.state is not JobState.QUEUED:
-                continue
-            if job.never_held:
-                self.jobs_failed += 1
-                self.sink.change(job, JobState.FAILED, fault_reason(new))
-            else:
-                holdable.append(job)
-        self.sink.printer_status(self.printer, old, new, holdable)
-
     def remove(self, job: Job) -> None:
         """Forget a job that left the queue (cancelled, expired, failed while held)."""
         if job in self.queue.pending:
@@ -196,44 +182,7 @@ class PrinterQueue(Confirming, service.Service):
         if self._threads is not None:
             self._threads.stop()
 
-    # --- status ----------------------------------------------------------------------------
-
-    def poll(self) -> Deferred[None] | None:
-        if self._calls.busy:
-            return None
-        d = self._calls.call(self.connection.query_status, timeout=self._thread_work.status_budget())
-        d.addCallback(self._polled)
-        d.addErrback(lambda f: self._thread_stuck(f.value) if f.check(ThreadStuck) else
-                     self.log.failure("printer {printer}: status poll failed", f,
-                                      printer=self.printer))
-        return d
-
-    def _polled(self, new: PrinterStatus) -> None:
-        self._after_write = None  # a newer reading than the one taken after the last write
-        self.set_status(new)
-
-    def set_status(self, new: PrinterStatus) -> None:
-        old, self.status = self.status, new
-        if new == old and old is not UNKNOWN_YET:
-            return
-        self.log.info("printer {printer}: {status}", printer=self.printer, status=new.text,
-                      detail=new.detail)
-        jobs = ([self.current] if self.current else []) + list(self.queue.pending)  # in order
-        if new.holds_jobs:
-            self._fault_meets(jobs, old, new)
-        else:
-            self.sink.printer_status(self.printer, old, new,
-                                     [j for j in jobs if j.state is JobState.HELD])
-            self._wake_worker()
-
     # --- the worker ------------------------------------------------------------------------
-
-    def _thread_stuck(self, e: Exception) -> None:
-        """The printer's thread did not come back: hold the queue (hold_timeout applies)
-        until a poll gets through again."""
-        self.log.error("printer {printer}: {error}", printer=self.printer, error=str(e))
-        self._after_write = None
-        self.set_status(no_response(f"the printer's I/O thread is blocked: {e}"))
 
     def _wake_worker(self) -> None:
         d, self._wake = self._wake, None
@@ -297,8 +246,9 @@ class PrinterQueue(Confirming, service.Service):
             case RecordPrinting():
                 if self._printed is not None and not self.sink.journal_ok:
                     await self._printed  # at most one job of this printer in doubt
-                outcome = await self.sink.change(job, JobState.PRINTING,
-                                                 progress="In progress")
+                recorded = self.sink.change(job, JobState.PRINTING, progress="In progress")
+                self._render_ahead()
+                outcome = await recorded
                 if outcome.moved is not None:
                     return None  # cancelled or expired meanwhile: nothing was sent
                 return steps.printing_recorded(outcome.recorded)
@@ -366,10 +316,11 @@ class PrinterQueue(Confirming, service.Service):
     async def _write(self, steps: JobSteps, data: bytes) -> Action:
         self.writing = True
         try:
-            ahead = next_document(self.queue.pending)
-            written = await self._calls.call(
-                self._thread_work.write_job, data, steps.job.id, ahead,
-                timeout=self._thread_work.write_budget(ahead is not None))
+            # A rendering ahead still in the thread goes first: its time is in the budget.
+            budget = self._thread_work.write_budget() + (
+                RENDER_ALLOWANCE if self._ahead_busy else 0.0)
+            written = await self._calls.call(self._thread_work.write_job, data, steps.job.id,
+                                             timeout=budget)
         except ThreadStuck as e:
             # Beyond every deadline of the connection: the thread is blocked where Python
             # cannot interrupt it. The bytes may be at the printer: never resend them.
@@ -387,6 +338,22 @@ class PrinterQueue(Confirming, service.Service):
         elif written.confirmed:  # it printed all of it: as it read before, fresh again
             self._after_write, self._after_write_at = self.status, self.clock.seconds()
         return steps.written(written.status, self.running, written.token, written.confirmed)
+
+    def _render_ahead(self) -> None:
+        """The next document is rendered in the printer's thread while the journal
+        records this job's ``printing``; this job's write waits behind it in the thread."""
+        ahead = next_document(self.queue.pending)
+        if ahead is None or self._ahead_busy:
+            return
+        self._ahead_busy = True
+
+        def done(result: object) -> None:
+            self._ahead_busy = False
+            if isinstance(result, Failure):
+                self.log.failure("printer {printer}: rendering ahead failed", result,
+                                 printer=self.printer)
+
+        self._calls.call(self._thread_work.make_ahead, ahead).addBoth(done)
 
     def _printed_recorded(self, _: object, printed: Deferred[None]) -> None:
         if self._printed is printed:

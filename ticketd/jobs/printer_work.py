@@ -98,13 +98,12 @@ class PrinterWork:
         ahead, self._ahead = self._ahead, None
         return ahead if ahead is not None and ahead.job is job else None
 
-    def _make_ahead(self, job: Job | None) -> None:
-        """Render the next document while the thread is here anyway: the next job then
-        needs no trip of its own before its ``printing`` record. A document that fails
-        to render fails in its own trip, with its own error."""
+    def make_ahead(self, job: Job) -> None:
+        """Render the next document while the journal records this job's ``printing``
+        (the thread would wait anyway): the next job then needs no trip of its own and
+        its rendering is off the path from one job's bytes to the next's. A document that
+        fails to render fails in its own trip, with its own error."""
         self._ahead = None
-        if job is None:
-            return
         try:
             data, warnings = self.stages.run("render", self._prepare, job)
         except Exception:
@@ -123,22 +122,18 @@ class PrinterWork:
     def confirm_budget(self) -> float:
         return CONFIRM_WAIT + self.status_budget()
 
-    def write_budget(self, ahead: bool = False) -> float:
-        """The longest a job's call can take: connect, write, then the status after it;
-        ``ahead``: then the next job's rendering."""
+    def write_budget(self) -> float:
+        """The longest a job's call can take: connect, write, then the status after it."""
         budget = self.status_budget() + self.config.write_timeout
         if self.confirm in IN_ORDER:  # the first wait for the answer, then DLE EOT again
             budget += FIRST_WAIT + 4 * self.config.status_timeout
-        return budget + (RENDER_ALLOWANCE if ahead else 0.0)
+        return budget
 
-    def write_job(self, data: bytes, job_id: str, ahead: Job | None = None) -> Written:
+    def write_job(self, data: bytes, job_id: str) -> Written:
         """Write the job, with the printer's confirmation request right behind it when it
-        confirms in order, then read the status (the next job's check, if it comes soon);
-        then make the bytes of ``ahead``, the next document waiting (``take_ahead``)."""
+        confirms in order, then read the status (the next job's check, if it comes soon)."""
         token = self.stages.run("write", self._send, data, job_id)
-        written = self.stages.run("confirm", self._after_write, token)
-        self._make_ahead(ahead)
-        return written
+        return self.stages.run("confirm", self._after_write, token)
 
     def _send(self, data: bytes, job_id: str) -> str | None:
         """The bytes, and the confirmation request's token if one was asked for."""
