@@ -198,6 +198,12 @@ def _pace(clients: list[Client], run: Run, rate: float, start: float) -> None:
         clients[run.sent % len(clients)].send_next()
 
 
+def daemon_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the process used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def show(name: str, r: dict[str, Any]) -> None:
     print(f"{name:34s} {r['jobs']:6d} jobs in {r['seconds']:6.2f} s = {r['rate']:8.1f}/s   "
           f"ack p50 {r['p50']:6.2f} ms  p99 {r['p99']:7.2f} ms  max {r['max']:7.2f} ms"
@@ -219,8 +225,8 @@ async def main(reactor: Any, args: argparse.Namespace) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
     state = Path(args.state) if args.state else Path(tempfile.mkdtemp(prefix="bench_ws-"))
-    print(f"{args.clients} clients x {args.jobs} {args.mode} jobs; state in {state} "
-          f"({os.cpu_count()} CPUs)")
+    print(f"{args.clients} clients x {args.jobs} {args.mode} jobs, {args.printers} "
+          f"printer(s), sync = {args.sync}; state in {state} ({os.cpu_count()} CPUs)")
 
     port = free_port()
     echo = subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(port)],
@@ -240,26 +246,30 @@ async def main(reactor: Any, args: argparse.Namespace) -> None:
     # One address holds all the bench's connections: lift the per-client limit.
     daemon.start(f'[server]\nlisten = "127.0.0.1"\nport = {daemon.port}\n'
                  f'max_connections_per_client = {args.idle + args.clients + 10}\n'
+                 f'[state]\ndirectory = "{daemon.state}"\nsync = "{args.sync}"\n'
                  '[log]\nlevel = "warn"\n' + "".join(
         f'[printers.bench{i}]\nconnection = "virtual"\nqueue_capacity = 100000\n'
-        "preview = false\n"
+        "preview = false\n" + (f'spool = "{args.spool}/bench{i}"\n' if args.spool else "")
         for i in range(args.printers)))
     try:
         idle, loaded = await idle_rss(reactor, daemon, args.idle)
         print(f"daemon RSS: idle {idle / 1024:.1f} MB, with {args.idle} idle connections "
               f"{loaded / 1024:.1f} MB")
         await task.deferLater(reactor, 1.0, lambda: None)
-        before = scrape(daemon.base_url)
+        before, cpu = scrape(daemon.base_url), daemon_cpu(daemon.pid)
         r = await load(reactor, daemon.port, args.clients, args.jobs, args.mode, args.printers)
-        after = scrape(daemon.base_url)
-        spooled = sum(len(list(daemon.spool(f"bench{i}").glob("*.bin")))
-                      for i in range(args.printers))
+        after, cpu = scrape(daemon.base_url), daemon_cpu(daemon.pid) - cpu
+        spools = [Path(args.spool) / f"bench{i}" if args.spool else daemon.spool(f"bench{i}")
+                  for i in range(args.printers)]
+        spooled = sum(len(list(spool.glob("*.bin"))) for spool in spools)
         show(f"ticketd ({args.mode})", r)
         accepted = r["jobs"] - r["n_errors"]
         print(f"{'':34s} results ok {r['ok']}/{r['jobs']}, spooled .bin {spooled}, "
               f"lost {accepted - min(r['ok'], spooled)}; daemon/echo throughput "
               f"{r['rate'] / base['rate']:.2f}, ack p99 ratio {r['p99'] / base['p99']:.1f}x")
         print_table(before, after, r["jobs"])
+        print(f"  the daemon's CPU (all threads, /proc): {cpu * 1e6 / r['jobs']:.0f} µs per job, "
+              f"{cpu / r['seconds']:.2f} cores")
         await task.deferLater(reactor, 1.0, lambda: None)
         print(f"daemon RSS after the run: {daemon.rss_kib() / 1024:.1f} MB (the backlog of "
               "acknowledged jobs waits in memory; freed memory stays with the allocator)")
@@ -281,6 +291,10 @@ def parse() -> argparse.Namespace:
     p.add_argument("--printers", type=int, default=1,
                    help="virtual printers; client i sends to printer i %% N")
     p.add_argument("--state", help="directory for the daemon's journal and spool")
+    p.add_argument("--sync", choices=("full", "normal"), default="full",
+                   help='[state] sync: "full" (the default) survives a power cut')
+    p.add_argument("--spool", help="directory for the virtual printers' spools (default: "
+                   "in the state directory)")
     p.add_argument("--rate", type=float,
                    help="jobs/s of the paced run (default 300 for doc, 1000 for raw)")
     p.add_argument("--seconds", type=float, default=10, help="length of the paced run")
