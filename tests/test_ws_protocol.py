@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from ticketd.config import ServerConfig
+from ticketd.web import replies
 from ticketd.web.messages import Hub
 from ticketd.web.ws import TicketServerFactory, allowed_origins, normalise_origin
 from tests.test_ws_property import FakeService
@@ -99,6 +100,20 @@ class AdapterTests(SynchronousTestCase):
         self.assertEqual(len(self.hub.sessions), 1)
         proto.connectionLost(Failure(ConnectionDone()))
         self.assertEqual(len(self.hub.sessions), 0)
+
+    def test_a_shared_message_is_framed_once(self) -> None:
+        """The live feed's messages go to every dashboard: one encoding, one frame."""
+        (a, ta), (b, tb) = self.open(), self.open()
+        self.messages(ta), self.messages(tb)  # the greetings
+        made = []
+        prepare = self.factory.prepareMessage
+        self.factory.prepareMessage = lambda *args, **kw: made.append(1) or prepare(*args, **kw)
+        shared = replies.Shared({"tipo": "info", "status": "event", "event": "job"})
+        a._send(shared)
+        b._send(shared)
+        self.assertEqual(self.messages(ta), [dict(shared)])
+        self.assertEqual(self.messages(tb), [dict(shared)])
+        self.assertEqual(len(made), 1)
 
     def test_binary_and_bad_json(self) -> None:
         proto, t = self.open()

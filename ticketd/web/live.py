@@ -177,8 +177,9 @@ class Live:
                 self._send_printer(snap)
 
     def _broadcast(self, message: Message) -> None:
+        shared = replies.Shared(message)  # one encoding, one frame, for every feed
         for feed in list(self.feeds.values()):
-            feed.push(message)
+            feed.push(shared)
 
     def _send_printer(self, snap: PrinterSnapshot, only_if_changed: bool = False) -> None:
         message = printer_event(snap)

@@ -32,6 +32,20 @@ def encode(message: Message) -> bytes:
     return json.dumps(message, separators=(",", ":")).encode("ascii")
 
 
+class Shared(dict):  # type: ignore[type-arg]
+    """A message that goes to many connections (the live feed): encoded once, and framed
+    once as an Autobahn prepared message (``ws.py``), however many connections get it.
+    It is the message dict itself, so everything that reads messages reads it as one."""
+
+    _data: bytes | None = None
+    prepared: Any = None  # the adapter's prepared frame, made by the first connection
+
+    def encoded(self) -> bytes:
+        if self._data is None:
+            self._data = encode(self)
+        return self._data
+
+
 def _with_id(message: Message, job_id: str | None) -> Message:
     if job_id is not None:
         message["id"] = job_id

@@ -99,11 +99,23 @@ class TicketServerProtocol(WebSocketServerProtocol):
         self.factory.hub.service.stages.run("ws.reply", self._send_now, message)
 
     def _send_now(self, message: dict[str, Any]) -> None:
+        if isinstance(message, replies.Shared):
+            self._send_shared(message)
+            return
         data = replies.encode(message)
         if self.backlog is not None and not self.backlog.add(len(data)):
             self._too_slow()
             return
         self.sendMessage(data, isBinary=False)
+
+    def _send_shared(self, message: replies.Shared) -> None:
+        data = message.encoded()
+        if self.backlog is not None and not self.backlog.add(len(data)):
+            self._too_slow()
+            return
+        if message.prepared is None:
+            message.prepared = self.factory.prepareMessage(data, isBinary=False)
+        self.sendPreparedMessage(message.prepared)
 
     def _too_slow(self) -> None:
         """Messages pile up unsent: close (1013, try again later) rather than keep them.
