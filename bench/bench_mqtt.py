@@ -35,7 +35,7 @@ import paho.mqtt.client as mqtt  # noqa: E402
 from tests.broker import MosquittoBroker, job_payload  # noqa: E402
 from tests.daemon import DaemonProcess  # noqa: E402
 sys.path.insert(0, str(ROOT / "bench"))
-from stage_table import print_table, scrape  # noqa: E402
+from stage_table import daemon_cpu, print_table, scrape  # noqa: E402
 
 PREFIX = "bench/p1"
 
@@ -146,8 +146,10 @@ def main() -> None:
             stages = [scrape(daemon.base_url)]
             jobs = b.job_rtt(args.seq, "seq")
             stages.append(scrape(daemon.base_url))
+            cpu = daemon_cpu(daemon.pid)
             took, printed, failed = b.burst(args.jobs, args.printers)
             stages.append(scrape(daemon.base_url))
+            cpu = daemon_cpu(daemon.pid) - cpu
             spooled = len(list((daemon.state / "spool").glob("p*/burst*.bin")))
             b.c.disconnect()
             b.c.loop_stop()
@@ -175,6 +177,7 @@ def main() -> None:
     print_table(stages[0], stages[1], len(jobs))
     print("the burst:")
     print_table(stages[1], stages[2], args.jobs)
+    print(f"  the daemon's CPU (all threads, /proc): {cpu * 1e6 / args.jobs:.0f} µs per job")
 
 
 if __name__ == "__main__":

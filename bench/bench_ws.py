@@ -46,7 +46,7 @@ from twisted.internet import defer, task  # noqa: E402
 
 from tests.daemon import DaemonProcess, free_port  # noqa: E402
 from receipts import typical_receipt  # noqa: E402  (bench/ is on sys.path)
-from stage_table import print_table, scrape  # noqa: E402
+from stage_table import daemon_cpu, print_table, scrape  # noqa: E402
 
 ECHO_SERVER = r"""
 import json, sys
@@ -196,12 +196,6 @@ def _pace(clients: list[Client], run: Run, rate: float, start: float) -> None:
     due = min(int((time.perf_counter() - start) * rate), run.total)
     while run.sent < due:
         clients[run.sent % len(clients)].send_next()
-
-
-def daemon_cpu(pid: int) -> float:
-    """CPU seconds (user + system) the process used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def show(name: str, r: dict[str, Any]) -> None:

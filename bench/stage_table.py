@@ -9,12 +9,20 @@ figure: their wall time is time a job spent waiting, not computing.
 
 from __future__ import annotations
 
+import os
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
 Totals = dict[str, dict[str, float]]  # stage -> {"calls", "wall", "cpu"}
+
+
+def daemon_cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads) the process used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def scrape(base_url: str, token: str | None = None) -> Totals:
