@@ -26,7 +26,7 @@ ORDER = (
     "ws.parse", "mqtt.parse", "submit", "validate", "journal.accept",
     "render", "status", "journal.printing", "write", "confirm", "journal.printed",
     "ws.reply", "mqtt.reply", "journal.transaction",
-    "handoff.printer", "handoff.journal", "handoff.pool",
+    "handoff.printer", "handoff.journal",
 )
 
 

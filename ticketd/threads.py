@@ -42,7 +42,7 @@ def printer_thread(name: str) -> DaemonThreadPool:
 
 
 def runner(reactor: object, pool: ThreadPool, stages: Stages | None = None,
-           stage: str = "handoff.pool") -> Callable[..., Deferred]:
+           stage: str = "handoff") -> Callable[..., Deferred]:
     """``run(f, *args)`` → Deferred with ``f``'s result, computed in ``pool``. With
     ``stages``, each call adds to ``stage`` the time of its two hand-offs: waiting for the
     thread to take it, and for the reactor to take the result back."""
