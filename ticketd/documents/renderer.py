@@ -102,8 +102,9 @@ class _Job:
         for op in self.flow.ops:
             kind = op[0]
             if kind == "seg":
-                if op[2] != self.style:
-                    self.set_style(op[2])
+                style = op[2]
+                if style is not self.style and style != self.style:   # mostly the same
+                    self.set_style(style)
                 raw(enc.encode(op[1]))
             elif kind == "nl":
                 raw(b"\n")
