@@ -43,9 +43,10 @@ EXAMPLES = {
 }
 
 
-def reference_atkinson(data: bytes, w: int, h: int, level: int) -> bytes:
+def reference_atkinson(data: bytes, w: int, h: int, level: int, shortcut: bool = True) -> bytes:
     """The original loop, as it was: 0/255 per pixel (6 neighbours, 1/8 each, truncated);
-    a flat 0/255 row without incoming error is copied as it is (even at level 0)."""
+    a flat 0/255 row without incoming error is copied as it is (``shortcut``), which is
+    what the loop makes of it too, except at level 0."""
     out = bytearray(w * h)
     e0 = [0] * (w + 3)
     e1 = [0] * (w + 3)
@@ -54,7 +55,7 @@ def reference_atkinson(data: bytes, w: int, h: int, level: int) -> bytes:
     for y in range(h):
         base = y * w
         row = data[base:base + w]
-        if not row.translate(None, b"\x00\xff") and e0 == zero_row:
+        if shortcut and not row.translate(None, b"\x00\xff") and e0 == zero_row:
             out[base:base + w] = row
         else:
             for x in range(w):
@@ -103,7 +104,8 @@ class PinnedTests(SynchronousTestCase):
 class AtkinsonTests(SynchronousTestCase):
     def images(self):
         rnd = random.Random(7)
-        for w, h in [(1, 1), (1, 9), (2, 5), (3, 3), (17, 11), (64, 20), (200, 7)]:
+        for w, h in [(1, 1), (1, 9), (2, 5), (3, 3), (17, 11), (64, 20), (200, 7),
+                     (5, 257), (3, 600)]:                     # several bands of rows
             yield w, h, bytes(rnd.randrange(256) for _ in range(w * h))                # noise
             yield w, h, bytes((x * 7 + y * 13) % 256 for y in range(h) for x in range(w))
             yield w, h, bytes(rnd.choice((0, 255, 255, 90, 254, 1)) for _ in range(w * h))
@@ -114,8 +116,37 @@ class AtkinsonTests(SynchronousTestCase):
 
         for w, h, data in self.images():
             gray = Image.frombytes("L", (w, h), data)
-            for level in (0, 1, 64, 128, 200, 254, 255):
+            for level in (1, 2, 64, 127, 128, 200, 254, 255):
                 want = Image.frombytes("L", (w, h), reference_atkinson(data, w, h, level))
                 got = atkinson(gray, level)
                 self.assertEqual(got.mode, "1")
                 self.assertEqual(got.tobytes(), want.convert("1").tobytes(), (w, h, level))
+
+    def test_level_0_dithers_flat_rows_too(self) -> None:
+        """The one change: the loop's shortcut copied a flat row no error reached, at level
+        0 too, where dithering makes its black pixels white (0 is not below 0)."""
+        from PIL import Image
+
+        for w, h, data in self.images():
+            plain = reference_atkinson(data, w, h, 0, shortcut=False)
+            want = Image.frombytes("L", (w, h), plain).convert("1").tobytes()
+            self.assertEqual(atkinson(Image.frombytes("L", (w, h), data), 0).tobytes(), want)
+        black = Image.new("L", (8, 2), 0)
+        self.assertEqual(reference_atkinson(black.tobytes(), 8, 2, 0), bytes(16))
+        self.assertEqual(atkinson(black, 0).getpixel((0, 0)), 255)        # 0 >= 0: white
+
+    def test_levels_outside_0_255(self) -> None:
+        from PIL import Image
+
+        for level in (-1, 256):
+            self.assertRaises(ValueError, atkinson, Image.new("L", (2, 2), 9), level)
+
+    def test_photo(self) -> None:
+        """Every pixel gray: the worst case of the loop, an ordinary one here."""
+        from PIL import Image
+
+        rnd = random.Random(3)
+        w, h = 96, 40
+        data = bytes(rnd.randrange(256) for _ in range(w * h))
+        want = Image.frombytes("L", (w, h), reference_atkinson(data, w, h, 128)).convert("1")
+        self.assertEqual(atkinson(Image.frombytes("L", (w, h), data)).tobytes(), want.tobytes())
