@@ -55,8 +55,13 @@ def select_command(table: str) -> bytes:
 
 
 @functools.lru_cache(maxsize=4096)
-def _replacement(ch: str, codec: str) -> tuple[str, bytes]:
-    """Best printable stand-in for a character the codec lacks."""
+def _replacement(ch: str, codec: str) -> str | None:
+    """Best printable stand-in for ``ch`` if the codec lacks it (None: it has it)."""
+    try:
+        ch.encode(codec)
+        return None
+    except UnicodeEncodeError:
+        pass
     candidates = []
     if ch in _TRANSLIT:
         candidates.append(_TRANSLIT[ch])
@@ -66,10 +71,22 @@ def _replacement(ch: str, codec: str) -> tuple[str, bytes]:
         candidates.append(base)
     for cand in candidates:
         try:
-            return cand, cand.encode(codec)
+            cand.encode(codec)
+            return cand
         except UnicodeEncodeError:
             continue
-    return "?", b"?"
+    return "?"
+
+
+def _stand_ins(text: str, codec: str) -> dict[str, str]:
+    """The characters of ``text`` the codec lacks and their stand-ins, in the order they
+    first appear (each distinct character is looked at once, not every occurrence)."""
+    found = {}
+    for ch in dict.fromkeys(text):
+        shown = _replacement(ch, codec)
+        if shown is not None:
+            found[ch] = shown
+    return found
 
 
 class Encoder:
@@ -90,19 +107,12 @@ class Encoder:
             return text.encode(self.codec)
         except UnicodeEncodeError:
             pass
-        out = bytearray()
-        codec = self.codec
-        for ch in text:
-            try:
-                out += ch.encode(codec)
-            except UnicodeEncodeError:
-                shown, data = _replacement(ch, codec)
-                out += data
-                if ch not in self._seen:
-                    self._seen.add(ch)
-                    self.warnings.append(
-                        f"text: {ch!r} not in {self.table}, printed as {shown!r}")
-        return bytes(out)
+        stand_ins = _stand_ins(text, self.codec)
+        for ch, shown in stand_ins.items():
+            if ch not in self._seen:
+                self._seen.add(ch)
+                self.warnings.append(f"text: {ch!r} not in {self.table}, printed as {shown!r}")
+        return text.translate(str.maketrans(stand_ins)).encode(self.codec)
 
     def printable(self, text: str) -> str:
         """The text as it will appear on paper (for previews)."""
@@ -111,11 +121,4 @@ class Encoder:
             return text
         except UnicodeEncodeError:
             pass
-        parts = []
-        for ch in text:
-            try:
-                ch.encode(self.codec)
-                parts.append(ch)
-            except UnicodeEncodeError:
-                parts.append(_replacement(ch, self.codec)[0])
-        return "".join(parts)
+        return text.translate(str.maketrans(_stand_ins(text, self.codec)))

@@ -172,8 +172,10 @@ class _Reader:
             return commands
         out = []
         changed = False
+        as_is = _AS_IS if valid else ()
         for i, cmd in enumerate(commands):
-            new = self.command(i, cmd, valid)
+            # v1 as it is (the common case: every text line); valid: a dict with a str type
+            new = cmd if as_is and cmd["type"] in as_is else self.command(i, cmd, valid)
             if new is _SKIP:
                 changed = True
                 continue
@@ -186,8 +188,8 @@ class _Reader:
         if not isinstance(cmd, dict) or not isinstance(cmd.get("type"), str):
             return cmd                      # the schema says what is wrong
         ctype = cmd["type"]
-        if valid and ctype in COMMAND_TYPES and ctype not in _COSMETIC:
-            return cmd                      # v1 as it is (the common case: every text line)
+        if valid and ctype in _AS_IS:
+            return cmd
         base = f"commands[{i}]"
         if ctype not in COMMAND_TYPES:
             canon = _TYPES.get(fold(ctype))
@@ -351,6 +353,8 @@ def _keep(reader: _Reader, path: str, data: dict) -> dict:
 _DIALECTS = {"text": _Reader.text, "image": _Reader.image, "table": _Reader.table}
 _COSMETIC = {"image": _Reader.image_code, "qr": _Reader.qr_logo,
              "table": _Reader.definition_width}
+#: Types whose valid commands intake takes as they are.
+_AS_IS = frozenset(COMMAND_TYPES) - _COSMETIC.keys()
 
 
 def _image_problem(code: str) -> str | None:

@@ -55,6 +55,8 @@ class TextFlow:
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
         self.dots = profile.dots
+        #: Character width in dots per font: asked for every run of text.
+        self.font_dots = {"A": profile.font_a_dots, "B": profile.font_b_dots}
         self.open = False
         self.used = 0
         self.ops: list[tuple] = []
@@ -80,17 +82,29 @@ class TextFlow:
             new_line: bool = True) -> None:
         """Append styled pieces with word wrapping; ``new_line`` ends the line."""
         for text, style in pieces:
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-            for i, part in enumerate(text.split("\n")):
-                if i:
-                    self.newline()
-                self._add_part(part, style, align)
+            if "\r" in text or "\n" in text:
+                text = text.replace("\r\n", "\n").replace("\r", "\n")
+                for i, part in enumerate(text.split("\n")):
+                    if i:
+                        self.newline()
+                    self._add_part(part, style, align)
+            else:
+                self._add_part(text, style, align)
         if new_line:
             self.newline()
 
     def _add_part(self, part: str, style: Style, align: str) -> None:
-        cw = self.profile.font_dots(style.font) * style.width
+        if not part:
+            return
+        cw = self.font_dots.get(style.font, self.font_dots["A"]) * style.width
         dots = self.dots
+        if not self.open:
+            self._start(align)
+        if self.used + len(part) * cw <= dots:
+            # all of it fits: the words below would make this one segment
+            self.ops.append(("seg", part, style))
+            self.used += len(part) * cw
+            return
         buf: list[str] = []
         ops = self.ops
 

@@ -119,11 +119,14 @@ def _validate(doc: Any, origin: tuple[int, ...], schema_ok: bool) -> list[str]:
     return errors
 
 
-def _style_errors(path: str, style: Any) -> list[str]:
+def _style_errors(i: int, where: str, style: Any) -> list[str]:
+    """``where``: the style's path in the command's data; paths are built for errors only
+    (a receipt has dozens of text commands and hardly ever an error)."""
     if isinstance(style, dict):
         size = style.get("size")
         if isinstance(size, str) and checks.parse_size(size) is None:
-            return [fmt("VALIDATION", f"{path}.size", f"{size!r} is not WxH with 1-8")]
+            return [fmt("VALIDATION", f"commands[{i}].data{where}.size",
+                        f"{size!r} is not WxH with 1-8")]
     return []
 
 
@@ -133,37 +136,36 @@ def _d(obj: Any, key: str) -> Any:
 
 def command_errors(i: int, cmd: dict, profile: Any) -> list[str]:
     """Semantic errors of command ``i`` (the schema already checked types)."""
-    base = f"commands[{i}]"
     ctype = cmd.get("type")
-    if not isinstance(ctype, str):
-        return []
     data = cmd.get("data")
-    if not isinstance(data, dict):
+    if not isinstance(ctype, str) or not isinstance(data, dict):
         return []
-    p = f"{base}.data"
-    if ctype == "text":
-        return (_style_errors(f"{p}.content.content_style",
-                              _d(data.get("content"), "content_style"))
-                + _style_errors(f"{p}.label.label_style",
-                                _d(data.get("label"), "label_style")))
-    if ctype == "qr":
-        return _qr_errors(p, data)
-    if ctype == "barcode":
-        sym, value = data.get("symbology"), data.get("data")
-        if isinstance(sym, str) and isinstance(value, str) and value:
-            problem = checks.barcode_problem(sym, value)
-            if problem:
-                return [fmt("BARCODE", f"{p}.data", problem)]
+    checker = _CHECKERS.get(ctype)
+    return checker(i, data, profile) if checker is not None else []
+
+
+def _text_errors(i: int, data: dict, profile: Any) -> list[str]:
+    content, label = data.get("content"), data.get("label")
+    cstyle = content.get("content_style") if isinstance(content, dict) else None
+    lstyle = label.get("label_style") if isinstance(label, dict) else None
+    if cstyle is None and lstyle is None:
         return []
-    if ctype == "table":
-        return _table_errors(p, data, profile)
-    if ctype == "raw":
-        return _raw_errors(p, data)
+    return (_style_errors(i, ".content.content_style", cstyle)
+            + _style_errors(i, ".label.label_style", lstyle))
+
+
+def _barcode_errors(i: int, data: dict, profile: Any) -> list[str]:
+    sym, value = data.get("symbology"), data.get("data")
+    if isinstance(sym, str) and isinstance(value, str) and value:
+        problem = checks.barcode_problem(sym, value)
+        if problem:
+            return [fmt("BARCODE", f"commands[{i}].data.data", problem)]
     return []
 
 
-def _qr_errors(p: str, data: dict) -> list[str]:
-    errors = _style_errors(f"{p}.content_style", data.get("content_style"))
+def _qr_errors(i: int, data: dict, profile: Any) -> list[str]:
+    p = f"commands[{i}].data"
+    errors = _style_errors(i, ".content_style", data.get("content_style"))
     value, corr = data.get("data"), data.get("correction", "M")
     if isinstance(value, str) and value and corr in ("L", "M", "Q", "H"):
         problem = checks.qr_problem(value, corr)
@@ -172,9 +174,10 @@ def _qr_errors(p: str, data: dict) -> list[str]:
     return errors
 
 
-def _table_errors(p: str, data: dict, profile: Any) -> list[str]:
+def _table_errors(i: int, data: dict, profile: Any) -> list[str]:
     from .layout import fit_widths
 
+    p = f"commands[{i}].data"
     columns = _d(data.get("definition"), "columns")
     rows = data.get("rows")
     if not isinstance(columns, list) or not columns:
@@ -198,7 +201,8 @@ def _table_errors(p: str, data: dict, profile: Any) -> list[str]:
     return errors
 
 
-def _raw_errors(p: str, data: dict) -> list[str]:
+def _raw_errors(i: int, data: dict, profile: Any) -> list[str]:
+    p = f"commands[{i}].data"
     text, form = data.get("hex"), data.get("format", "hex")
     if not isinstance(text, str) or form not in ("hex", "base64"):
         return []
@@ -211,3 +215,8 @@ def _raw_errors(p: str, data: dict) -> list[str]:
         if blocked:
             return [fmt("RAW", f"{p}.hex", "blocked by safe_mode: " + ", ".join(blocked))]
     return []
+
+
+#: The semantic checks of each command type that has some.
+_CHECKERS = {"text": _text_errors, "qr": _qr_errors, "barcode": _barcode_errors,
+             "table": _table_errors, "raw": _raw_errors}
