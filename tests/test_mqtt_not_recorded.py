@@ -11,7 +11,7 @@ from twisted.internet import reactor, threads
 
 from ticketd.emulator.tcp import listen
 from ticketd.jobs.journal import Insert
-from tests.broker import quicktill_exchange
+from tests.broker import Watcher, quicktill_exchange
 from tests.mqtt_inprocess import InProcessCase
 
 PREFIX = "shop/till"
@@ -25,6 +25,11 @@ class NotRecordedTests(InProcessCase):
         jobs = self.start_network(b, "till", PREFIX, port.getHost().port,
                                   "status_interval = 0.2\n")
         await self.until(lambda: "connected to" in self.log_text(), 10, "mqtt connected")
+        # The daemon's status comes after its subscription on the same connection: once
+        # the broker passes it on, a job published now reaches the daemon.
+        watcher = await threads.deferToThread(Watcher, b, [f"{PREFIX}/status"])
+        self.addCleanup(watcher.close)
+        await self.until(lambda: watcher.of(f"{PREFIX}/status"), 10, "status published")
         journal = jobs.committer.journal
         real = journal.write
         refused: list[int] = []

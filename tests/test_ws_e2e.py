@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.request
 
 from ticketd.documents import render
 from ticketd.web import replies
@@ -26,6 +27,14 @@ class ExamplesTests(DaemonTestCase):
             got = self.emulator.received[start:]
             self.assertEqual(len(got), len(expected), name)
             self.assertTrue(got == expected, f"{name}: bytes at the printer differ")
+        # the daemon timed each stage of those jobs (docs/architecture.rst)
+        with urllib.request.urlopen(self.daemon.base_url + "/metrics", timeout=5) as r:
+            text = r.read().decode()
+        for stage in ("ws.parse", "validate", "submit", "journal.accept", "render",
+                      "journal.printing", "write", "journal.printed", "ws.reply",
+                      "journal.transaction", "handoff.printer", "handoff.journal"):
+            self.assertIn(f'ticketd_stage_calls_total{{stage="{stage}"}}', text)
+        self.assertIn('ticketd_stage_seconds_total{clock="cpu",stage="render"}', text)
 
 
 class MessageTypesTests(DaemonTestCase):
