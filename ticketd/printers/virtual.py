@@ -86,6 +86,8 @@ class VirtualConnection(SpooledConnection):
     def __init__(self, spool: Path | str, *, status: str = "ready", fsync: bool = False,
                  preview_dots: int | None = None) -> None:
         self.spool = Path(spool)
+        self._spool = str(self.spool)
+        self._status_file = os.path.join(self._spool, STATUS_FILE)
         self.fsync = fsync
         self.preview_dots = preview_dots
         self._status = "ready"
@@ -112,7 +114,8 @@ class VirtualConnection(SpooledConnection):
     def status_name(self) -> str:
         """The effective state: the STATUS file's word if it holds a valid one."""
         try:
-            word = (self.spool / STATUS_FILE).read_text(encoding="utf-8").strip().lower()
+            with open(self._status_file, "rb") as f:
+                word = f.read(64).decode("utf-8").strip().lower()
         except (OSError, UnicodeDecodeError):
             return self._status
         if word in STATUSES:
@@ -132,6 +135,8 @@ class VirtualConnection(SpooledConnection):
     # --- PrinterConnection ------------------------------------------------------------
 
     def open(self) -> None:
+        if os.path.isdir(self._spool):  # one stat, not pathlib's mkdir, before each job
+            return
         try:
             self.spool.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -159,7 +164,7 @@ class VirtualConnection(SpooledConnection):
     def _write_file(self, target: Path, data: bytes, fsync: bool) -> None:
         """Temp file + rename: a crash never leaves a partial file under the final name.
         The temp file's name is one per kind of file (the callers hold the lock)."""
-        tmp = os.path.join(self.spool, ".tmp-" + target.suffix[1:] + ".part")
+        tmp = os.path.join(self._spool, ".tmp-" + target.suffix[1:] + ".part")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_CLOEXEC, 0o644)
         try:
             try:
@@ -219,7 +224,7 @@ class VirtualConnection(SpooledConnection):
         return removed
 
     def query_status(self) -> PrinterStatus:
-        if not self.spool.is_dir():
+        if not os.path.isdir(self._spool):
             try:
                 self.open()
             except PrinterIOError as e:
