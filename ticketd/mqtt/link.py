@@ -13,7 +13,8 @@ takes the socket over. There is no auto-reconnect in this mode: a lost connectio
 retried after an exponential, jittered delay. The will (retained "Offline") is set once per
 connection; :meth:`MqttLink.stop` publishes Offline itself and disconnects cleanly.
 The descriptor is :mod:`ticketd.mqtt.paho_socket`, the TLS context :mod:`ticketd.mqtt.tls`,
-the PUBACKs' order and backpressure :mod:`ticketd.mqtt.acks`.
+the PUBACKs' order and backpressure :mod:`ticketd.mqtt.acks`, a failed connect's log line
+:mod:`ticketd.mqtt.connect_error`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from twisted.logger import Logger
 from ticketd.config import MqttConfig
 from ticketd.mqtt.acks import Ack, Acks
 from ticketd.mqtt.backoff import Backoff
+from ticketd.mqtt.connect_error import describe_error
 from ticketd.mqtt.paho_socket import BatchedSocket, PahoSocket, quickack
 from ticketd.periodic import Periodic
 
@@ -155,8 +157,8 @@ class MqttLink:
             pass
         batched = BatchedSocket(sock)
         self.client._sock = batched  # paho has no public way to give it a socket object
-        self._desc = PahoSocket(batched, on_read=self._read, on_write=self._write,
-                                name=f"mqtt:{self.client_id}")
+        self._desc = PahoSocket(batched, self.reactor, on_read=self._read,
+                                on_write=self._write, name=f"mqtt:{self.client_id}")
         self.reactor.addReader(self._desc)
         if self.client.want_write():
             self._schedule_write()
@@ -185,7 +187,6 @@ class MqttLink:
         if desc is not None:
             self.reactor.removeReader(desc)
             self.reactor.removeWriter(desc)
-            desc.writing = False
 
     def _register_write(self, client: Any, userdata: Any, sock: Any) -> None:
         self._schedule_write()
@@ -213,21 +214,10 @@ class MqttLink:
             self.log.failure("mqtt {client}: error while reading", client=self.client_id)
 
     def _write(self, desc: PahoSocket) -> None:
-        """paho's queued packets into the batch, the batch to the socket; what the socket
-        does not take now waits for it to be writable."""
         try:
-            self.client.loop_write()
-            if self._desc is not desc:
-                return  # paho closed it (after its DISCONNECT)
-            done = desc.sock.flush()
-            if desc.sock.error is not None:
-                self.client.loop_read()  # paho meets the error, drops the connection
-            elif done and desc.writing:
-                desc.writing = False
-                self.reactor.removeWriter(desc)
-            elif not done and not desc.writing:
-                desc.writing = True
-                self.reactor.addWriter(desc)
+            self.client.loop_write()  # paho's queued packets into the batch
+            if self._desc is desc and not desc.flush():  # not closed by paho's DISCONNECT
+                self.client.loop_read()  # paho meets the send's error, drops the connection
         except Exception:
             self.log.failure("mqtt {client}: error while writing", client=self.client_id)
 
@@ -408,20 +398,3 @@ class MqttLink:
         self._misc.stop()
         self.state = "stopped"
         return succeed(None)
-
-
-def describe_error(e: BaseException, config: MqttConfig) -> str:
-    """One clear line for a failed connect (the log line operators will search for)."""
-    where = f"{config.hostname}:{config.port}"
-    if isinstance(e, ssl.SSLCertVerificationError):
-        return (f"TLS: the broker's certificate was refused (certificate verify failed: "
-                f"{e.verify_message}; ca_file = {config.ca_file or 'system CAs'})")
-    if isinstance(e, ssl.SSLError):
-        return f"TLS: handshake with {where} failed: {e.reason or e}"
-    if isinstance(e, ConnectionRefusedError):
-        return f"cannot connect to {where}: connection refused"
-    if isinstance(e, TimeoutError):
-        return f"cannot connect to {where}: timed out"
-    if isinstance(e, OSError):
-        return f"cannot connect to {where}: {e.strerror or e}"
-    return f"cannot connect to {where}: {type(e).__name__}: {e}"

@@ -123,11 +123,27 @@ class PahoSocket:
     """The paho socket as the reactor sees it: readable/writable calls go to ``on_read`` /
     ``on_write`` (each given this descriptor); ``name`` prefixes the reactor's logs."""
 
-    def __init__(self, sock: BatchedSocket, *, on_read: Callable[["PahoSocket"], None],
+    def __init__(self, sock: BatchedSocket, reactor: Any, *,
+                 on_read: Callable[["PahoSocket"], None],
                  on_write: Callable[["PahoSocket"], None], name: str) -> None:
         self.sock = sock
-        self.writing = False  # registered with the reactor as a writer
+        self.reactor = reactor
+        self._writing = False  # registered with the reactor as a writer
         self._on_read, self._on_write, self._name = on_read, on_write, name
+
+    def flush(self) -> bool:
+        """Send the batch; what the socket does not take now waits until it is writable.
+        False: the send failed (the batched socket keeps the error for paho)."""
+        done = self.sock.flush()
+        if self.sock.error is not None:
+            return False
+        if done == self._writing:
+            self._writing = not done
+            if done:
+                self.reactor.removeWriter(self)
+            else:
+                self.reactor.addWriter(self)
+        return True
 
     def fileno(self) -> int:
         try:
