@@ -198,8 +198,9 @@ class PrinterBridge:
             self._watch.discard(job.id)
         if event.new is JobState.QUEUED:
             return  # accepted or resumed: the protocol has no text for it
+        held = job.state is JobState.HELD  # the printer's status is said only then
         payload = messages.for_job(job, progress=event.progress,
-                                   status_text=self._status_text())
+                                   status_text=self._status_text() if held else None)
         if payload is not None:
             self._out(payload)
 

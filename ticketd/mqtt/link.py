@@ -2,7 +2,9 @@
 
 paho's external-event-loop API does the protocol; the reactor does the waiting: the socket
 is a reader/writer descriptor whose ``doRead``/``doWrite`` call ``loop_read``/``loop_write``,
-and a Periodic runs ``loop_misc`` (keepalive). No thread per message.
+and a Periodic runs ``loop_misc`` (keepalive). No thread per message. paho reads and writes
+through a :class:`~ticketd.mqtt.paho_socket.BatchedSocket`: the packets it queues during a
+reactor turn (PUBACKs, replies) go out together at the start of the next one, in one send.
 
 ``connect()`` blocks (DNS, TCP, TLS handshake), so it runs in a thread (``run``). While it
 does, the reactor never touches the client, and paho's socket callbacks are unset (paho
@@ -11,7 +13,8 @@ takes the socket over. There is no auto-reconnect in this mode: a lost connectio
 retried after an exponential, jittered delay. The will (retained "Offline") is set once per
 connection; :meth:`MqttLink.stop` publishes Offline itself and disconnects cleanly.
 The descriptor is :mod:`ticketd.mqtt.paho_socket`, the TLS context :mod:`ticketd.mqtt.tls`,
-the PUBACKs' order and backpressure :mod:`ticketd.mqtt.acks`.
+the PUBACKs' order and backpressure :mod:`ticketd.mqtt.acks`, a failed connect's log line
+:mod:`ticketd.mqtt.connect_error`.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from twisted.logger import Logger
 from ticketd.config import MqttConfig
 from ticketd.mqtt.acks import Ack, Acks
 from ticketd.mqtt.backoff import Backoff
-from ticketd.mqtt.paho_socket import PahoSocket, quickack
+from ticketd.mqtt.connect_error import describe_error
+from ticketd.mqtt.paho_socket import BatchedSocket, PahoSocket, quickack
 from ticketd.periodic import Periodic
 
 __all__ = ["Ack", "LinkHandler", "MqttLink", "describe_error", "OUTBOX_LIMIT",
@@ -75,6 +79,7 @@ class MqttLink:
         self.last_error: str | None = None
         self._stopping = False
         self._desc: PahoSocket | None = None
+        self._write_call: Any = None  # the flush of this turn's packets, once scheduled
         self._retry: Any = None
         self._connecting: Deferred | None = None
         # Never cut: past OUTBOX_LIMIT the acks wait (backpressure, acks.py).
@@ -150,11 +155,13 @@ class MqttLink:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except (OSError, AttributeError):
             pass
-        self._desc = PahoSocket(sock, on_read=self._read, on_write=self._write,
-                                name=f"mqtt:{self.client_id}")
+        batched = BatchedSocket(sock)
+        self.client._sock = batched  # paho has no public way to give it a socket object
+        self._desc = PahoSocket(batched, self.reactor, on_read=self._read,
+                                on_write=self._write, name=f"mqtt:{self.client_id}")
         self.reactor.addReader(self._desc)
         if self.client.want_write():
-            self.reactor.addWriter(self._desc)
+            self._schedule_write()
         self._misc.start(now=False)
         if self._stopping:
             self._force_close()
@@ -168,38 +175,49 @@ class MqttLink:
         c = self.client
         c.on_socket_close = self._socket_closed if on else None
         c.on_socket_register_write = self._register_write if on else None
-        c.on_socket_unregister_write = self._unregister_write if on else None
+        c.on_socket_unregister_write = None  # the link's flush decides when it writes
 
     # --- the reactor side of paho's socket --------------------------------------------------
 
     def _socket_closed(self, client: Any, userdata: Any, sock: Any) -> None:
         desc, self._desc = self._desc, None
+        if self._write_call is not None and self._write_call.active():
+            self._write_call.cancel()
+        self._write_call = None
         if desc is not None:
             self.reactor.removeReader(desc)
             self.reactor.removeWriter(desc)
 
     def _register_write(self, client: Any, userdata: Any, sock: Any) -> None:
-        if self._desc is not None:
-            self.reactor.addWriter(self._desc)
+        self._schedule_write()
 
-    def _unregister_write(self, client: Any, userdata: Any, sock: Any) -> None:
+    def _schedule_write(self) -> None:
+        """paho queued a packet: it goes out with the others of this turn, at the start of
+        the next one (not a wake-up and a send for each)."""
+        if self._write_call is None and self._desc is not None:
+            self._write_call = self.reactor.callLater(0, self._write_turn)
+
+    def _write_turn(self) -> None:
+        self._write_call = None
         if self._desc is not None:
-            self.reactor.removeWriter(self._desc)
+            self._write(self._desc)
 
     def _read(self, desc: PahoSocket) -> None:
         try:
             self.client.loop_read()
             quickack(desc.sock)
-            # TLS: bytes already decrypted inside the SSL object never wake the reactor
-            while (self._desc is desc and hasattr(desc.sock, "pending")
-                   and desc.sock.pending()):
+            # what one recv brought may hold more packets than paho reads per call, and
+            # with TLS, bytes decrypted inside the SSL object never wake the reactor
+            while self._desc is desc and desc.sock.pending():
                 self.client.loop_read()
         except Exception:
             self.log.failure("mqtt {client}: error while reading", client=self.client_id)
 
     def _write(self, desc: PahoSocket) -> None:
         try:
-            self.client.loop_write()
+            self.client.loop_write()  # paho's queued packets into the batch
+            if self._desc is desc and not desc.flush():  # not closed by paho's DISCONNECT
+                self.client.loop_read()  # paho meets the send's error, drops the connection
         except Exception:
             self.log.failure("mqtt {client}: error while writing", client=self.client_id)
 
@@ -380,20 +398,3 @@ class MqttLink:
         self._misc.stop()
         self.state = "stopped"
         return succeed(None)
-
-
-def describe_error(e: BaseException, config: MqttConfig) -> str:
-    """One clear line for a failed connect (the log line operators will search for)."""
-    where = f"{config.hostname}:{config.port}"
-    if isinstance(e, ssl.SSLCertVerificationError):
-        return (f"TLS: the broker's certificate was refused (certificate verify failed: "
-                f"{e.verify_message}; ca_file = {config.ca_file or 'system CAs'})")
-    if isinstance(e, ssl.SSLError):
-        return f"TLS: handshake with {where} failed: {e.reason or e}"
-    if isinstance(e, ConnectionRefusedError):
-        return f"cannot connect to {where}: connection refused"
-    if isinstance(e, TimeoutError):
-        return f"cannot connect to {where}: timed out"
-    if isinstance(e, OSError):
-        return f"cannot connect to {where}: {e.strerror or e}"
-    return f"cannot connect to {where}: {type(e).__name__}: {e}"

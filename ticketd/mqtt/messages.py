@@ -177,8 +177,13 @@ def _kind(v: Any) -> str:
 
 # --- what ticketd publishes ---------------------------------------------------------------
 
+# one encoder for every reply: ``json.dumps`` with a separators argument builds a new one
+# per call
+_ENCODER = json.JSONEncoder(separators=(", ", ": "))
+
+
 def encode(obj: dict[str, Any]) -> bytes:
-    return json.dumps(obj, separators=(", ", ": ")).encode("utf-8")
+    return _ENCODER.encode(obj).encode("utf-8")
 
 
 def printed(jobid: str, status: str, finished: bool, success: bool) -> bytes:

@@ -100,8 +100,9 @@ class MqttService(service.Service):
         return d.addBoth(done)
 
     def _event(self, event: Any) -> None:
-        name = event.printer if hasattr(event, "printer") and isinstance(event.printer, str) \
-            else getattr(getattr(event, "job", None), "printer", None)
+        name = getattr(event, "printer", None)  # a PrinterEvent's, else its job's
+        if not isinstance(name, str):
+            name = getattr(getattr(event, "job", None), "printer", None)
         bridge = self.bridges.get(name) if name else None
         if bridge is not None:
             bridge.event(event)
