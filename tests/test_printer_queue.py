@@ -226,9 +226,7 @@ class HungWriteTests(TestCase):
         rig = Rig(config(self.mktemp(), printers), run=run)
         rig.start()
         submit(rig.manager, "j1")
-        # connect, DLE EOT 1-4 (twice), write, grace, and the wait for the job's printing
-        # record in the thread (gate.py)
-        budget = 5 + 8 * 1 + 2 + 2 + 1
+        budget = 5 + 8 * 1 + 2 + 2  # connect, DLE EOT 1-4 (twice), write, grace
         rig.clock.advance(budget - 0.1)
         self.assertEqual(rig.manager._open["j1"].state, JobState.PRINTING)
         rig.clock.advance(0.1)

@@ -23,7 +23,6 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from ticketd.jobs.commit import GroupCommitter
-from ticketd.jobs.gate import Gate
 from ticketd.jobs.journal import Update
 from ticketd.jobs.model import TRANSITIONS, Job, JobEvent, JobState
 
@@ -64,18 +63,13 @@ class Changes:
         self.closed = True
 
     def change(self, job: Job, state: JobState, reason: str | None = None,
-               progress: str | None = None, must: bool = False,
-               gate: Gate | None = None) -> Deferred[Outcome]:
+               progress: str | None = None, must: bool = False) -> Deferred[Outcome]:
         """Record ``job`` → ``state``, then apply it; behind any change of the same job
-        still being recorded. Never fails. ``gate``: opened in the journal's thread once
-        the record is on disk (``gate.py``), and closed here if it is not made."""
+        still being recorded. Never fails."""
         result: Deferred[Outcome] = Deferred()
-        if gate is not None:
-            result.addCallback(_close_unless_recorded, gate)
 
         def turn(_: object) -> Deferred[None]:
-            return self._now(job, state, reason, progress, must, gate).addCallback(
-                result.callback)
+            return self._now(job, state, reason, progress, must).addCallback(result.callback)
 
         chain, count = self._tails.get(job.id, (None, 0))
         if chain is None:
@@ -110,14 +104,13 @@ class Changes:
         return job_id in self._tails
 
     def _now(self, job: Job, state: JobState, reason: str | None, progress: str | None,
-             must: bool, gate: Gate | None = None) -> Deferred[Outcome]:
+             must: bool) -> Deferred[Outcome]:
         if state not in TRANSITIONS.get(job.state, frozenset()):
             return succeed(Outcome(False, moved=job.state))
         at = self._clock.seconds()
         after = attrs.evolve(job)
         after.transition(state, at, reason)
-        d = self._committer.submit(Update.of(after), urgent=state is JobState.PRINTING,
-                                   gate=gate)
+        d = self._committer.submit(Update.of(after), urgent=state is JobState.PRINTING)
         result: Deferred[Outcome] = Deferred()
 
         def recorded(_: object) -> None:
@@ -139,15 +132,8 @@ class Changes:
                           error=error, delay=RETRY)
             again = Deferred()
             self._clock.callLater(RETRY, again.callback, None)
-            again.addCallback(lambda _: self._now(job, state, reason, progress, must, gate))
+            again.addCallback(lambda _: self._now(job, state, reason, progress, must))
             again.addCallback(result.callback)
 
         d.addCallbacks(recorded, refused)
         return result
-
-
-def _close_unless_recorded(outcome: Outcome, gate: Gate) -> Outcome:
-    """A change not recorded (moved on, refused) never opens its gate on disk: close it."""
-    if not outcome.recorded:
-        gate.open(False)
-    return outcome

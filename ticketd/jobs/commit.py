@@ -19,7 +19,6 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from ticketd.jobs.api import JOURNAL_OK, JournalState
-from ticketd.jobs.gate import Gate
 from ticketd.jobs.journal import BARRIER, Change, Insert, Journal, Update
 from ticketd.jobs.model import Job, JobState
 from ticketd.stages import NoStages, Stages
@@ -47,7 +46,6 @@ class GroupCommitter:
         self._schedule = schedule
         self._scheduled = False
         self._batch: list[tuple[Change, Deferred[Job | None]]] = []
-        self._gates: dict[Deferred[Job | None], Gate] = {}  # opened in the journal's thread
         self._busy = False
         self.transactions = 0
         self.changes = 0
@@ -75,15 +73,10 @@ class GroupCommitter:
             self.log.error("journal {path}: writes still fail, now: {error}", path=path,
                            error=state.error)
 
-    def submit(self, change: Change, urgent: bool = False, gate: Gate | None = None
-               ) -> Deferred[Job | None]:
+    def submit(self, change: Change, urgent: bool = False) -> Deferred[Job | None]:
         """``urgent``: someone waits on this change before doing anything else (a printer
-        before writing a job): write the batch now rather than at the end of the turn.
-        ``gate`` is opened in the journal's thread as soon as the change is on disk (or
-        failed), before the reactor hears of it (``gate.py``)."""
+        before writing a job): write the batch now rather than at the end of the turn."""
         d: Deferred[Job | None] = Deferred()
-        if gate is not None:
-            self._gates[d] = gate
         stage = _stage_of(change)
         if stage is not None:
             d.addBoth(self.stages.timer(stage).stop)
@@ -105,7 +98,6 @@ class GroupCommitter:
         batch, self._batch = self._batch, []
         self._busy = True
         changes = [c for c, _ in batch]
-        gates = [self._gates.pop(d, None) for _, d in batch]
         self.transactions += 1
         self.changes += len(changes)
 
@@ -127,9 +119,6 @@ class GroupCommitter:
             # job's "printed", which will be tried again).
             behind = [(c, d) for c, d in self._batch if c is not BARRIER]
             self._batch = [(c, d) for c, d in self._batch if c is BARRIER]
-            for gate in gates + [self._gates.pop(d, None) for _, d in behind]:
-                if gate is not None:
-                    gate.open(False)
             for _, d in batch + behind:
                 d.errback(f)
 
@@ -138,23 +127,11 @@ class GroupCommitter:
             if self._batch:
                 self._flush()
 
-        self._run(self.write, changes, gates).addCallbacks(done, failed).addBoth(next_)
+        self._run(self.write, changes).addCallbacks(done, failed).addBoth(next_)
 
-    def write(self, changes: list[Change], gates: list[Gate | None] | None = None
-              ) -> list[Job | Exception | None]:
-        """In the journal's thread: one transaction, timed (``ticketd.stages``); then the
-        gates of its changes are opened, before the reactor hears of it."""
-        try:
-            results = self.stages.run("journal.transaction", self.journal.write, changes)
-        except BaseException:
-            for gate in gates or ():
-                if gate is not None:
-                    gate.open(False)
-            raise
-        for gate, result in zip(gates or (), results):
-            if gate is not None:
-                gate.open(not isinstance(result, Exception))
-        return results
+    def write(self, changes: list[Change]) -> list[Job | Exception | None]:
+        """In the journal's thread: one transaction, timed (``ticketd.stages``)."""
+        return self.stages.run("journal.transaction", self.journal.write, changes)
 
     def read(self, f: Callable[..., T], *args: object) -> Deferred[T]:
         """Run a read (``journal.get``, ``journal.recent`` ...) on the journal's thread."""

@@ -7,7 +7,6 @@ from typing import Protocol
 from twisted.internet.defer import Deferred
 
 from ticketd.jobs.changes import Outcome
-from ticketd.jobs.gate import Gate
 from ticketd.jobs.model import Job, JobState
 from ticketd.printers.status import PrinterStatus
 
@@ -16,10 +15,8 @@ class JobSink(Protocol):
     """What the queue needs from the job manager: durable state changes and status news."""
 
     def change(self, job: Job, state: JobState, reason: str | None = None,
-               progress: str | None = None, must: bool = False,
-               gate: Gate | None = None) -> Deferred[Outcome]:
-        """Fires with a true Outcome once the change is on disk and applied; ``gate`` is
-        opened in the journal's thread once it is on disk (``gate.py``)."""
+               progress: str | None = None, must: bool = False) -> Deferred[Outcome]:
+        """Fires with a true Outcome once the change is on disk and applied."""
 
     def printer_status(self, printer: str, old: PrinterStatus, new: PrinterStatus,
                        jobs: list[Job] = ...) -> None:

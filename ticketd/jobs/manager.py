@@ -22,7 +22,6 @@ from ticketd.config import Config, PrinterConfig
 from ticketd.jobs.api import (CancelResult, NotRecorded, NotStorable, PrinterEvent,
                              QueueFull, ShuttingDown, SubmitError, Submission, UnknownPrinter)
 from ticketd.jobs.changes import Changes, Outcome
-from ticketd.jobs.gate import Gate
 from ticketd.jobs.commit import GroupCommitter
 from ticketd.jobs.journal import BARRIER, Insert
 from ticketd.jobs.model import Job, JobEvent, JobKind, JobState, encode_document
@@ -310,13 +309,11 @@ class JobManager(service.MultiService):
     # --- changes (the JobSink the printer queues use) -------------------------------------
 
     def change(self, job: Job, state: JobState, reason: str | None = None,
-               progress: str | None = None, must: bool = False,
-               gate: Gate | None = None) -> Deferred[Outcome]:
+               progress: str | None = None, must: bool = False) -> Deferred[Outcome]:
         """Move ``job`` to ``state``, disk first (``changes.py``): the Outcome is true once
         the change is on disk and applied (subscribers have heard of it), false if the job
-        had moved on or the journal refused. ``must``: tried again until recorded;
-        ``gate``: see ``gate.py``."""
-        return self._changes.change(job, state, reason, progress, must, gate)
+        had moved on or the journal refused. ``must``: tried again until recorded."""
+        return self._changes.change(job, state, reason, progress, must)
 
     @property
     def journal_ok(self) -> bool:

@@ -52,8 +52,7 @@ from ticketd.jobs.job_steps import (Action, AwaitConfirm, Expire, Fail, GiveUp, 
 from ticketd.jobs.model import Job, JobState
 from ticketd.jobs.paused_queue import PausableQueue
 from ticketd.jobs.queue_status import StatusKeeping
-from ticketd.jobs.gate import GATE_WAIT, Gate
-from ticketd.jobs.printer_work import (NOT_SENT, RENDER_ALLOWANCE, Prepare, PreparationError,
+from ticketd.jobs.printer_work import (RENDER_ALLOWANCE, Prepare, PreparationError,
                                       PrinterWork, next_document)
 from ticketd.jobs.thread_calls import Runner, ThreadCalls, Threads, ThreadStuck
 from ticketd.periodic import Periodic
@@ -94,7 +93,6 @@ class PrinterQueue(Confirming, StatusKeeping, service.Service):
         self._sent_record: Deferred[Outcome] | None = None  # the current job's "sent"
         self._after_write_at = 0.0
         self._ahead_busy = False  # the next document is being rendered in the thread
-        self._early: tuple[Job, Deferred] | None = None  # a write waiting for its record
         self._worker: Deferred[None] | None = None
         self._get: Deferred[Job] | None = None
         self._poller = Periodic(clock, config.status_interval, self.poll, log=self.log,
@@ -248,17 +246,11 @@ class PrinterQueue(Confirming, StatusKeeping, service.Service):
             case RecordPrinting():
                 if self._printed is not None and not self.sink.journal_ok:
                     await self._printed  # at most one job of this printer in doubt
-                gate = Gate()  # the write goes now and waits for the record (gate.py)
-                recorded = self.sink.change(job, JobState.PRINTING, progress="In progress",
-                                            gate=gate)
+                recorded = self.sink.change(job, JobState.PRINTING, progress="In progress")
                 self._render_ahead()
-                self._early = (job, self._write_call(steps.data, job.id, gate))
                 outcome = await recorded
                 if outcome.moved is not None:
-                    self._drop_early()
                     return None  # cancelled or expired meanwhile: nothing was sent
-                if not outcome.recorded:
-                    self._drop_early()
                 return steps.printing_recorded(outcome.recorded)
             case Write(data=data):
                 return await self._write(steps, data)
@@ -321,33 +313,14 @@ class PrinterQueue(Confirming, StatusKeeping, service.Service):
             job.warnings = tuple(warnings)
         return steps.prepared(made, checked)
 
-    def _write_call(self, data: bytes | None, job_id: str, gate: Gate | None) -> Deferred:
-        """The job's write in the printer's thread; with ``gate``, it waits there for the
-        ``printing`` record. A rendering ahead still in the thread goes first: its time,
-        and the wait, are in the budget."""
-        budget = self._thread_work.write_budget() + (
-            RENDER_ALLOWANCE if self._ahead_busy else 0.0) + (GATE_WAIT if gate else 0.0)
-        return self._calls.call(self._thread_work.write_job, data, job_id, gate,
-                                timeout=budget)
-
-    def _drop_early(self) -> None:
-        """The early write is not wanted (the record was not made): it sends nothing."""
-        early, self._early = self._early, None
-        if early is not None:
-            early[1].addErrback(lambda f: self.log.failure(
-                "printer {printer}: job {job}: a write not wanted failed", f,
-                printer=self.printer, job=early[0].id))
-
     async def _write(self, steps: JobSteps, data: bytes) -> Action:
         self.writing = True
-        early, self._early = self._early, None
         try:
-            if early is not None and early[0] is steps.job:
-                written = await early[1]
-            else:
-                written = NOT_SENT
-            if not written.sent:  # the record is on disk now: the job's own trip
-                written = await self._write_call(data, steps.job.id, None)
+            # A rendering ahead still in the thread goes first: its time is in the budget.
+            budget = self._thread_work.write_budget() + (
+                RENDER_ALLOWANCE if self._ahead_busy else 0.0)
+            written = await self._calls.call(self._thread_work.write_job, data, steps.job.id,
+                                             timeout=budget)
         except ThreadStuck as e:
             # Beyond every deadline of the connection: the thread is blocked where Python
             # cannot interrupt it. The bytes may be at the printer: never resend them.

@@ -12,7 +12,6 @@ from typing import Callable
 import attrs
 
 from ticketd.config_printer import PrinterConfig
-from ticketd.jobs.gate import GATE_WAIT, Gate
 from ticketd.jobs.model import Job, JobKind, JobState
 from ticketd.printers.confirm import IN_ORDER, Confirmation
 from ticketd.printers.connection import PrinterConnection
@@ -37,12 +36,6 @@ class Written:
     status: PrinterStatus | None
     token: str | None = None
     confirmed: bool = False  # the answer came within FIRST_WAIT
-    #: False: nothing was sent, the job's ``printing`` record was not known to be on disk
-    #: in time (``gate.py``); the queue writes it in a trip of its own.
-    sent: bool = True
-
-
-NOT_SENT = Written(None, sent=False)
 
 
 @attrs.frozen
@@ -136,13 +129,9 @@ class PrinterWork:
             budget += FIRST_WAIT + 4 * self.config.status_timeout
         return budget
 
-    def write_job(self, data: bytes, job_id: str, gate: Gate | None = None) -> Written:
+    def write_job(self, data: bytes, job_id: str) -> Written:
         """Write the job, with the printer's confirmation request right behind it when it
-        confirms in order, then read the status (the next job's check, if it comes soon).
-        ``gate``: first wait until the job's ``printing`` record is on disk; nothing is
-        sent if it is not, or not within GATE_WAIT (``gate.py``)."""
-        if gate is not None and not gate.wait(GATE_WAIT):
-            return NOT_SENT
+        confirms in order, then read the status (the next job's check, if it comes soon)."""
         token = self.stages.run("write", self._send, data, job_id)
         return self.stages.run("confirm", self._after_write, token)
 
