@@ -59,7 +59,7 @@ class Bench:
         import socket
         self.c.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.c.loop_start()
-        self.c.subscribe([("bench/echo", 1), ("bench/+/printed", 1)])
+        self.c.subscribe([("bench/echo", 1), ("bench/+/printed", 1), ("bench/+/status", 1)])
         if not ready.wait(10):
             raise SystemExit("bench client could not subscribe")
 
@@ -67,6 +67,8 @@ class Bench:
         now = time.perf_counter()
         if msg.topic == "bench/echo":
             key = msg.payload.decode()
+        elif msg.topic.endswith("/status"):  # retained, published once it has subscribed
+            key = msg.topic
         else:
             m = json.loads(msg.payload)
             if not m.get("finished"):
@@ -140,6 +142,8 @@ def main() -> None:
                 for i in range(1, args.printers + 1))
             daemon.start('[log]\nlevel = "warn"\n' + printers + broker.mqtt_toml())
             b = Bench(broker)
+            for i in range(1, args.printers + 1):  # each link subscribed: no job lost to it
+                b.wait_for(f"bench/p{i}/status", 30.0)
             b.job_rtt(20, "warm")
             b.broker_rtt(50)
             base = b.broker_rtt(args.seq)
