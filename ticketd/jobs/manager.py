@@ -169,10 +169,9 @@ class JobManager(service.MultiService):
                reprint_of: str | None = None, warnings: tuple[str, ...] = (),
                checked: bool = False) -> Deferred[Submission]:
         """Accept a job: Deferred firing with a Submission once it is on disk, or failing
-        with SubmitError (queue full, stopping ...; already failed when that is known at
-        once). Never raises. ``payload``: bytes for RAW, the document (parsed JSON) for
-        DOCUMENT; ``hold``, ``reprint_of``, ``checked``: see :class:`Job`; ``warnings``:
-        what intake had to interpret, kept with the job."""
+        with SubmitError (queue full, stopping ...; failed at once when known at once).
+        Never raises. ``payload``: bytes for RAW, the document (parsed JSON) for DOCUMENT;
+        ``hold``, ``reprint_of``, ``checked``, ``warnings`` (intake's): see :class:`Job`."""
         try:
             return self._submit(job_id, printer, source, kind, payload, expires, hold,
                                 reprint_of, warnings, checked)
