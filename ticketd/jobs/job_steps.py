@@ -62,9 +62,9 @@ Steps, what each is told, and the answer (telling a step anything else is refuse
   the job may print twice).
 - A *fresh* status is the one read right after the previous job's bytes, while it is
   recent (the queue judges that: it has the clock). With the bytes at hand (a raw job, or a
-  document rendered in the previous job's trip) it stands as this job's check and saves a
-  trip to the printer's thread; a document not rendered yet still needs that trip, and
-  the status is then not read again.
+  document rendered ahead while the previous job's ``printing`` was recorded) it stands
+  as this job's check and saves a trip to the printer's thread; a document not rendered
+  yet still needs that trip, and the status is then not read again.
 - ``Write`` is only ever answered once ``printing`` is on disk: after a crash the job is
   either not started (printed again) or ``interrupted`` (never silently printed again).
 - A write stuck in the thread may have reached the printer: it fails, never retried.
@@ -129,7 +129,7 @@ class JobSteps:
 
     def __init__(self, job: Job, retry_failed: int, confirm_timeout: float = 30.0,
                  data: bytes | None = None) -> None:
-        """``data``: a document's bytes already made (in the previous job's trip)."""
+        """``data``: a document's bytes already made (rendered ahead by the queue)."""
         self.job = job
         self.retry_failed = retry_failed
         self.confirm_timeout = confirm_timeout

@@ -40,7 +40,8 @@ class Written:
 
 @attrs.frozen
 class Ahead:
-    """The next job's bytes, made in the same trip as the previous job's write."""
+    """The next job's bytes, made while the journal recorded the previous job's
+    ``printing`` (``make_ahead``)."""
 
     job: Job
     data: bytes
@@ -48,7 +49,7 @@ class Ahead:
 
 
 def next_document(pending: list[Job]) -> Job | None:
-    """The document the queue prints next, to render in the current job's trip."""
+    """The document the queue prints next, to render ahead (``make_ahead``)."""
     job = pending[0] if pending else None
     if job is None or job.kind is not JobKind.DOCUMENT or job.state is not JobState.QUEUED:
         return None

@@ -99,19 +99,13 @@ class TicketServerProtocol(WebSocketServerProtocol):
         self.factory.hub.service.stages.run("ws.reply", self._send_now, message)
 
     def _send_now(self, message: dict[str, Any]) -> None:
-        if isinstance(message, replies.Shared):
-            self._send_shared(message)
-            return
-        data = replies.encode(message)
+        shared = isinstance(message, replies.Shared)  # to many connections: framed once
+        data = message.encoded() if shared else replies.encode(message)
         if self.backlog is not None and not self.backlog.add(len(data)):
             self._too_slow()
             return
-        self.sendMessage(data, isBinary=False)
-
-    def _send_shared(self, message: replies.Shared) -> None:
-        data = message.encoded()
-        if self.backlog is not None and not self.backlog.add(len(data)):
-            self._too_slow()
+        if not shared:
+            self.sendMessage(data, isBinary=False)
             return
         if message.prepared is None:
             message.prepared = self.factory.prepareMessage(data, isBinary=False)
