@@ -208,6 +208,26 @@ class VirtualTests(unittest.TestCase):
         self.assertEqual(len(names), 6)  # distinct ids, distinct files
         self.assertEqual(len(list(self.spool.iterdir())), 11)
 
+    def test_two_printers_on_one_spool_keep_their_own_bytes(self) -> None:
+        """Each printer's temp file is its own: writes at once never swap the jobs."""
+        other = VirtualConnection(self.spool)
+
+        def write_many(conn: VirtualConnection, name: str) -> None:
+            for i in range(200):
+                conn.write(f"{name}-{i}".encode(), f"{name}-{i}")
+
+        threads = [threading.Thread(target=write_many, args=(c, n))
+                   for c, n in ((self.conn, "a"), (other, "b"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for name in ("a", "b"):
+            for i in range(200):
+                self.assertEqual((self.spool / f"{name}-{i}.bin").read_bytes(),
+                                 f"{name}-{i}".encode())
+        self.assertEqual(len(list(self.spool.iterdir())), 400)
+
     def test_crash_leaves_no_partial_file(self) -> None:
         def boom(src, dst):
             raise OSError(28, "No space left on device")

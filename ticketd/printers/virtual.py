@@ -2,8 +2,9 @@
 hardware, for tests of the job pipeline, and as a "print to file" archive.
 
 Each job becomes ``<spool>/<jobid>.bin`` holding exactly the job's bytes, written to the
-printer's one temp file (``.tmp-bin.part``, reused: no new name per job) and renamed into
-place, so a crash never leaves a partial ``.bin`` that looks printed.
+printer's one temp file (``.tmp-<tag>-bin.part``, its tag made once per printer: no new
+name per job, and two printers sharing a spool never share it) and renamed into place, so
+a crash never leaves a partial ``.bin`` that looks printed.
 The rename survives a crash of the daemon (the data is in the OS); ``fsync=True`` also makes
 it survive power loss, at an fsync per job.
 
@@ -93,6 +94,7 @@ class VirtualConnection(SpooledConnection):
         self._status = "ready"
         self.set_status(status)
         self._lock = threading.Lock()
+        self._tmp_tag = uuid.uuid4().hex[:12]   # this printer's temp files: see _write_file
 
     @classmethod
     def from_config(cls, config: PrinterConfig) -> "VirtualConnection":
@@ -163,8 +165,9 @@ class VirtualConnection(SpooledConnection):
 
     def _write_file(self, target: Path, data: bytes, fsync: bool) -> None:
         """Temp file + rename: a crash never leaves a partial file under the final name.
-        The temp file's name is one per kind of file (the callers hold the lock)."""
-        tmp = os.path.join(self._spool, ".tmp-" + target.suffix[1:] + ".part")
+        The temp file's name is one per printer and kind of file (the callers hold the
+        printer's lock; another printer on the same spool has its own tag)."""
+        tmp = os.path.join(self._spool, f".tmp-{self._tmp_tag}-{target.suffix[1:]}.part")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_CLOEXEC, 0o644)
         try:
             try:
