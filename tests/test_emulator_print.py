@@ -59,6 +59,17 @@ class ScannerTests(unittest.TestCase):
             self.assertEqual(b"".join(p.data for p in pieces), data, cut)
 
 
+    def test_graphics_data_cut_anywhere_is_no_text(self) -> None:
+        """GS 8 L's data (here full of LF bytes) is one command wherever a read cuts it."""
+        body = b"\x30\x70" + b"\x0a" * 10
+        data = b"\x1d8L" + len(body).to_bytes(4, "little") + body + b"x\n"
+        for cut in range(len(data) + 1):
+            s = commands.Scanner()
+            pieces = s.feed(data[:cut]) + s.feed(data[cut:])
+            mm = sum(p.mm for p in pieces if isinstance(p, commands.Print))
+            self.assertAlmostEqual(mm, LINE, msg=f"cut at {cut}")
+            self.assertEqual(b"".join(p.data for p in pieces), data, cut)
+
 class SpeedTests(unittest.TestCase):
     def test_instant_answers_in_the_reply(self) -> None:
         em = core.Emulator()
