@@ -58,7 +58,6 @@ class ScannerTests(unittest.TestCase):
                                         ("asb", b"\xff")], cut)
             self.assertEqual(b"".join(p.data for p in pieces), data, cut)
 
-
     def test_graphics_data_cut_anywhere_is_no_text(self) -> None:
         """GS 8 L's data (here full of LF bytes) is one command wherever a read cuts it."""
         body = b"\x30\x70" + b"\x0a" * 10
@@ -69,6 +68,7 @@ class ScannerTests(unittest.TestCase):
             mm = sum(p.mm for p in pieces if isinstance(p, commands.Print))
             self.assertAlmostEqual(mm, LINE, msg=f"cut at {cut}")
             self.assertEqual(b"".join(p.data for p in pieces), data, cut)
+
 
 class SpeedTests(unittest.TestCase):
     def test_instant_answers_in_the_reply(self) -> None:

@@ -147,13 +147,10 @@ class Scanner:
             return 4, Print(buf[i:i + 4], buf[i + 3] / DOTS_PER_MM)
         if c == 0x6B:  # GS k m ...: a barcode
             return _barcode(buf, i)
-        if c == 0x38:  # GS 8 L p1..p4 m fn: graphics (a header cut short waits too)
-            if i + 3 > len(buf):
+        if c == 0x38 and buf[i + 2:i + 3] in (b"", b"L"):  # GS 8 L p1..p4 m fn: graphics
+            if i + 7 > len(buf):       # the header cut by the read: wait for it
                 return 0, None
-            if buf[i + 2] == 0x4C:
-                if i + 7 > len(buf):
-                    return 0, None
-                return _fixed(buf, i, 7 + int.from_bytes(buf[i + 3:i + 7], "little"))
+            return _fixed(buf, i, 7 + int.from_bytes(buf[i + 3:i + 7], "little"))
         if c == 0x2A:  # GS * x y d...: a downloaded bit image
             if i + 4 > len(buf):
                 return 0, None
