@@ -45,6 +45,26 @@ class AnswersTests(SynchronousTestCase):
         self.assertEqual(c.state(b), "lost")
         self.assertEqual(c.feed(b"\x00"), b"\x00")  # nothing asked: not an answer
 
+    def test_gs_r_passes_over_automatic_status_back_at_every_cut(self) -> None:
+        # An ASB packet (paper out: 10 00 0C 00) sent by itself, then the GS r answer.
+        stream = b"\x10\x00\x0c\x00" + b"\x12" + b"\x0c"
+        for cut in range(len(stream) + 1):
+            c = Confirmations("gs_r")
+            token, _ = c.request()
+            first = c.feed(stream[:cut])
+            if cut <= 5:
+                self.assertEqual(c.state(token), "pending", cut)
+            rest = first + c.feed(stream[cut:])
+            self.assertEqual(rest, b"\x10\x00\x0c\x00\x12", cut)
+            self.assertEqual(c.state(token), "confirmed", cut)
+        c = Confirmations("gs_r")
+        token, _ = c.request()
+        c.feed(b"\x10\x00")
+        c.link_closed()  # a packet cut by the link's end is not carried to the next link
+        token, _ = c.request()
+        self.assertEqual(c.feed(b"\x00"), b"")
+        self.assertEqual(c.state(token), "confirmed")
+
     def test_a_later_id_answers_for_the_earlier_ones(self) -> None:
         c = Confirmations("process_id")
         a, _ = c.request()

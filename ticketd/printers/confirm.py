@@ -6,6 +6,9 @@ holds. Two requests are answered only once everything before them has been proce
 (Epson ESC/POS): ``GS r 1`` (transmit the paper sensor status: one byte with bit 4 clear,
 which no DLE EOT answer has) and ``GS ( H`` fn 48 (process ID response: ``37 22 d1 d2 d3
 d4 00``, the four id bytes we sent). Their answer is the proof that the paper came out.
+A printer that a raw job set to Automatic Status Back (``GS a``) also sends 4-byte status
+packets by itself; their last three bytes look like a ``GS r`` answer, so they are passed
+over whole, even when a read cuts one.
 
 A link keeps its own :class:`Confirmations`: the answers to requests on a link that closed
 can never arrive, so closing it makes them lost.
@@ -24,6 +27,7 @@ GS_R_PAPER = b"\x1dr\x01"
 _PID_HEAD = b"\x37\x22"
 _PID_SIZE = 7
 _ALPHABET = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ASB_MASK, _ASB_HEAD = 0x93, 0x10  # an ASB packet's first byte; a DLE EOT answer is 0x12
 
 
 def process_id_request(ident: bytes) -> bytes:
@@ -53,6 +57,7 @@ class Confirmations:
         self._confirmed: set[str] = set()
         self._lost: set[str] = set()
         self._rest = b""
+        self._asb_left = 0  # bytes of an Automatic Status Back packet still to come
 
     def request(self) -> tuple[str, bytes]:
         """A new request: (token, bytes to send after the job)."""
@@ -91,6 +96,7 @@ class Confirmations:
         self._lost.update(self._pending)
         self._pending.clear()
         self._rest = b""
+        self._asb_left = 0
 
     def _answered(self, token: str | None = None) -> None:
         if token is None:
@@ -107,7 +113,13 @@ class Confirmations:
     def _feed_gs_r(self, data: bytes) -> bytes:
         rest = bytearray()
         for b in data:
-            if b & 0x90 == 0 and self._pending:
+            if self._asb_left:
+                self._asb_left -= 1
+                rest.append(b)
+            elif b & _ASB_MASK == _ASB_HEAD:  # 0xx1 xx00: the first of 4
+                self._asb_left = 3
+                rest.append(b)
+            elif b & 0x90 == 0 and self._pending:
                 self._answered()
             else:
                 rest.append(b)
