@@ -87,6 +87,16 @@ class SpeedTests(unittest.TestCase):
         self.assertEqual(c.at(lines * LINE / 100 + 0.001), b"\x37\x220007\x00")
         self.assertEqual(c.em.paper, receipt(lines))
 
+    def test_idle_time_is_not_print_time(self) -> None:
+        c = Clocked(speed=100.0)
+        c.session.receive(receipt(1))
+        c.at(1.0)  # printed; then the printer stands idle for a minute
+        c.t = 60.0
+        out = c.session.receive(receipt(71) + process_id(b"0008"))
+        self.assertEqual(out.reply, b"")  # 300 mm still take 3 s from now
+        self.assertEqual(c.at(62.9), b"")
+        self.assertEqual(c.at(60.0 + 72 * LINE / 100 + 0.001), b"\x37\x220008\x00")
+
     def test_gs_r_answers(self) -> None:
         c = Clocked(speed=100.0)
         c.session.receive(b"a\n\x1dr\x01\x1dr\x02")

@@ -48,6 +48,11 @@ class Mechanism(Generic[Owner]):
         return self.buffered >= self.settings.buffer
 
     def take(self, pieces: list[Piece], owner: Owner) -> None:
+        """Into the buffer. An idle mechanism starts on them at the next :meth:`run`: the
+        time it stood idle is not time it printed."""
+        if pieces and not self._items:
+            self._t = None
+            self._done_mm = 0.0
         for piece in pieces:
             self._items.append((piece, owner))
             self.buffered += len(piece.data)
