@@ -139,6 +139,27 @@ class PaperTests(unittest.TestCase):
         c.em.run_mechanism()
         self.assertEqual(s2.outbox, b"")
 
+    def test_power_off_keeps_an_open_cover_clears_errors(self) -> None:
+        c = Clocked()
+        for fault, after in (("cover_open", "cover_open"), ("paper_near_end", "paper_near_end"),
+                             ("offline", "ready"), ("recoverable_error", "ready")):
+            c.em.set_fault(fault)
+            c.em.set_fault("power_off")
+            self.assertEqual(c.em.state.status, after, fault)
+
+    def test_paper_out_status_back_comes_after_earlier_answers(self) -> None:
+        c = Clocked(speed=100.0, roll=10.0)
+        c.session.receive(b"\x1da\xff")
+        c.at(0.0)
+        c.session.receive(b"a\n\x1dr\x01" + b"b\nc\nd\n")  # the roll ends at the third line
+        self.assertEqual(c.at(1.0), b"\x00" + b"\x18\x00\x0f\x00")
+
+    def test_esc_at_resets_the_line_spacing(self) -> None:
+        s = commands.Scanner()
+        pieces = s.feed(b"\x1b3\x10" + b"\x1b@" + b"\x1bd\x01")
+        self.assertAlmostEqual(sum(p.mm for p in pieces if isinstance(p, commands.Print)),
+                               LINE)
+
     def test_automatic_status_back(self) -> None:
         c = Clocked(speed=100.0, roll=10.0)
         self.assertEqual(c.session.receive(b"\x1da\xff").reply, b"\x10\x00\x00\x00")
@@ -166,3 +187,14 @@ class FlowControlTests(unittest.TestCase):
         self.assertEqual(em.paper, receipt(20))
         proto.connectionLost()
         em.stop()
+
+    def test_a_connection_that_adds_nothing_is_read_while_full(self) -> None:
+        """Only the connection that filled the buffer waits: another one's status query
+        is answered at once, and so are its later ones."""
+        c = Clocked(speed=1.0, buffer=64)
+        self.assertTrue(c.session.receive(receipt(20)).full)
+        status = c.em.open_session()
+        for _ in range(2):
+            out = status.receive(b"\x10\x04\x01")
+            self.assertEqual((out.reply, out.full), (b"\x12", False))
+        self.assertFalse(status.waiting_room)

@@ -108,7 +108,7 @@ class Scanner:
         n = buf[i + size - 1] if size > 2 else 0
         if c == 0x33:  # ESC 3 n: line spacing n dots
             self.line_mm = n / DOTS_PER_MM
-        elif c == 0x32:
+        elif c in (0x32, 0x40):  # ESC 2 (default spacing); ESC @ resets it too
             self.line_mm = LINE_MM
         elif c == 0x64:  # ESC d n: print and feed n lines
             return size, Print(buf[i:i + size], n * self.line_mm)

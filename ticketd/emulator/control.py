@@ -2,7 +2,8 @@
 
 ``GET /state``, ``POST /state`` with ``{"fault": "paper_out"}`` (or
 ``{"fault": "disconnect_after", "bytes": N}``, ``{"fault": "slow", "rate": N}``,
-``{"fault": "power_off"}``: off and on again, the buffer lost; ``"ready"`` after a
+``{"fault": "power_off"}``: off and on again, the buffer lost, an open cover still open;
+``"ready"`` after a
 paper-out puts a new roll in), ``GET /received`` (per-connection byte counts and the print
 mechanism's figures; ``?raw=1`` adds base64 bytes, with ``paper``: what came out).
 """

@@ -9,8 +9,11 @@ only the I/O, so every behaviour here is testable without sockets.
 Behind the sessions is the print mechanism (``mechanism.py``): the payload prints at the
 configured speed, and the answers that come in order (``GS r``, ``GS ( H`` fn 48, the
 first Automatic Status Back) are sent once the bytes before them have printed, through the
-session's :attr:`Session.send` (the adapter's write). ``DLE EOT`` is real-time: answered at
-once, whatever the buffer holds. A time source (``now``) makes the speed real; the default
+session's :attr:`Session.send` (the adapter's write). ``DLE EOT`` is real-time: answered as
+soon as it is read, ahead of whatever the buffer holds. A full buffer stops the reading of
+the connections that add to it (flow control, as on a real printer), so a query sent behind
+more payload on such a connection waits for room; one on another connection does not.
+A time source (``now``) makes the speed real; the default
 prints instantly.
 """
 
@@ -30,8 +33,10 @@ DLE, EOT = 0x10, 0x04
 #: Line faults, set beside a status fault: ``disconnect_after`` (bytes) and ``slow`` (rate).
 LINE_FAULTS = ("disconnect_after", "slow")
 #: Actions: ``power_off`` switches the printer off and on again (the buffer is lost, every
-#: connection drops, a new roll is in).
+#: connection drops, a new roll is in; an open cover stays open).
 ACTIONS = ("power_off",)
+#: Conditions of the hardware that a power cycle does not change (an open cover stays open).
+_OUTLIVE_POWER = ("cover_open", "paper_near_end")
 
 
 @attrs.frozen
@@ -131,7 +136,10 @@ class Emulator:
                 out.append((session, answer))
         if ended:
             self._roll_ended = True
-            self._set_status("paper_out")
+            if self.state.status != "paper_out":
+                # the ASB after the answers of what printed before the roll ended
+                out += [(s, asb_status("paper_out")) for s in self.sessions if s.asb]
+                self._change(attrs.evolve(self.state, status="paper_out"), push_asb=False)
         if not self.mechanism.full:
             for session in list(self.sessions):
                 session.room()
@@ -156,7 +164,8 @@ class Emulator:
         if self._roll_ended:
             self._roll_ended = False
             self.mechanism.refill()
-        self._set_status("ready")
+        if self.state.status not in _OUTLIVE_POWER:
+            self._set_status("ready")
 
     @property
     def received(self) -> bytes:
@@ -177,12 +186,12 @@ class Emulator:
         if self.state.status != fault:
             self._change(attrs.evolve(self.state, status=fault))
 
-    def _change(self, state: State) -> None:
+    def _change(self, state: State, push_asb: bool = True) -> None:
         old, self.state = self.state, state
         if self._roll_ended and not stops_printing(state.status):
             self._roll_ended = False  # the paper is back: a new roll
             self.mechanism.refill()
-        if old.status != state.status:
+        if push_asb and old.status != state.status:
             for session in list(self.sessions):
                 if session.asb:
                     session.push(asb_status(state.status))
@@ -239,6 +248,7 @@ class Session:
         self.on_room: Callable[[], None] | None = None  # the buffer has room again
         self.outbox = bytearray()
         self.waiting_room = False
+        self._took = False  # this receive() added to the print buffer
 
     def carry_out(self, request: Request) -> bytes:
         """A buffered command reached the print head: its answer."""
@@ -272,6 +282,7 @@ class Session:
     def receive(self, data: bytes) -> Outcome:
         em = self.emulator
         hang_up = False
+        self._took = False
         if em.state.disconnect_after is not None:
             left = em.state.disconnect_after
             if len(data) >= left:
@@ -290,7 +301,7 @@ class Session:
             else:
                 session.push(answer)
         em._schedule()
-        full = em.mechanism.full and not hang_up
+        full = em.mechanism.full and not hang_up and self._took
         self.waiting_room = self.waiting_room or full
         em._notify("data", self.record, data)
         return Outcome(reply=bytes(reply), hang_up=hang_up, pause=pause, full=full)
@@ -316,6 +327,7 @@ class Session:
                 self.record.payload += piece.data
                 self.emulator._received += piece.data
         self.emulator.mechanism.take(pieces, self)
+        self._took = self._took or bool(pieces)
 
     def _flush(self) -> None:
         self._payload(self._pending)

@@ -38,8 +38,8 @@ class LiveEmulator(Emulator):
             return
         self._timer = self._clock.callLater(due, self._tick)
 
-    def _change(self, state: State) -> None:
-        super()._change(state)
+    def _change(self, state: State, push_asb: bool = True) -> None:
+        super()._change(state, push_asb)
         self._check("state", None, b"")
 
     def _tick(self) -> None:
