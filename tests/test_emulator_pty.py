@@ -4,10 +4,16 @@ reactor; the blocking connection calls run in a thread."""
 
 from __future__ import annotations
 
-from twisted.internet import defer, threads
+import os
+import select
+
+from twisted.internet import defer, task, threads
+from twisted.internet.testing import MemoryReactor
 from twisted.trial import unittest
 
-from ticketd.emulator.pty import open_pty
+from ticketd.emulator.live import LiveEmulator
+from ticketd.emulator.mechanism import PrintSettings
+from ticketd.emulator.pty import PtyPrinter, open_pty
 from ticketd.printers.device import DeviceConnection
 from ticketd.printers.serial import SerialConnection
 
@@ -91,3 +97,46 @@ class PtyDeviceTests(unittest.TestCase):
         self.em.set_fault("silent")
         s = yield threads.deferToThread(conn.query_status)
         self.assertEqual(s.text, "No response from printer")
+
+
+class PtyAdapterTests(unittest.TestCase):
+    """The adapter's wiring of the session, on a hand-moved clock: answers that come
+    later are written, a full buffer stops the reading, a power cycle opens a new session."""
+
+    def setUp(self) -> None:
+        self.clock = task.Clock()
+        self.reactor = MemoryReactor()
+        self.em = LiveEmulator(PrintSettings(speed=100.0, buffer=64), clock=self.clock)
+        self.pty = PtyPrinter(self.reactor, self.clock, self.em).start()
+        self.addCleanup(self.pty.stop)
+        self.addCleanup(self.em.stop)
+
+    def send(self, data: bytes) -> None:
+        os.write(self.pty._slave, data)
+        self.pty.doRead()
+
+    def answers(self) -> bytes:
+        fd = self.pty._slave
+        out = b""
+        while select.select([fd], [], [], 0)[0]:
+            out += os.read(fd, 4096)
+        return out
+
+    def test_later_answers_are_written_and_a_full_buffer_waits(self) -> None:
+        self.send(b"\x1b@" + b"line\n" * 20 + b"\x1d(H\x06\x00000001")
+        self.assertNotIn(self.pty, self.reactor.getReaders())  # full: not reading
+        self.assertEqual(self.answers(), b"")
+        for _ in range(40):
+            self.clock.advance(0.05)
+        self.assertIn(self.pty, self.reactor.getReaders())  # room again
+        self.assertEqual(self.answers(), b"\x37\x220001\x00")
+
+    def test_power_cycle_opens_a_new_session(self) -> None:
+        first = self.pty.session
+        self.em.set_fault("power_off")
+        self.assertFalse(first.record.open)
+        self.assertTrue(self.pty.session.record.open)
+        self.send(b"\x1da\xff")  # ASB on the new session: its first status at once
+        self.assertEqual(self.answers(), b"\x10\x00\x00\x00")
+        self.em.set_fault("cover_open")
+        self.assertEqual(self.answers(), b"\x38\x00\x00\x00")

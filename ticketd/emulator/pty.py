@@ -24,8 +24,11 @@ from ticketd.emulator.live import LiveEmulator
 class PtyPrinter:
     """A pty pair served by :class:`LiveEmulator`; use :attr:`path` as the device.
 
-    A pty cannot be hung up without destroying it, so the ``disconnect_after`` fault ends the
-    current session record (bytes after it go to a new one) instead of failing the writer.
+    A pty cannot be hung up without destroying it, so the ``disconnect_after`` fault and a
+    power cycle end the current session record (bytes after it go to a new one) instead of
+    failing the writer. Answers that come later (in-order requests, ASB) are written to the
+    master as they come; a full print buffer stops the reading until it has room, which
+    the tty layer passes on to the writer as a blocked write.
     """
 
     log = Logger()
@@ -39,11 +42,33 @@ class PtyPrinter:
         tty.setraw(self._slave)
         os.set_blocking(self.master, False)
         self.path = os.ttyname(self._slave)
-        self.session: Session = self.emulator.open_session(f"pty {self.path}")
-        self.emulator.add_state_listener(self._state_changed)
         self._resume: IDelayedCall | None = None
         self._reading = False
         self._closed = False
+        self._full = False  # the print buffer is full: not reading until it has room
+        self.session: Session = self._new_session()
+        self.emulator.add_state_listener(self._state_changed)
+
+    def _new_session(self) -> Session:
+        session = self.emulator.open_session(f"pty {self.path}")
+        session.send = self._write
+        session.on_hang_up = self._hung_up
+        session.on_room = self._room
+        return session
+
+    def _write(self, data: bytes) -> None:
+        if self._closed:
+            return
+        try:
+            os.write(self.master, data)
+        except OSError as e:
+            self.log.warn("emulator pty {path}: answer lost: {error}", path=self.path,
+                          error=e.strerror)
+
+    def _hung_up(self) -> None:
+        """A power cycle: later bytes are a new session's."""
+        if not self._closed:
+            self.session = self._new_session()
 
     # IReadDescriptor
     def fileno(self) -> int:
@@ -72,16 +97,18 @@ class PtyPrinter:
         if self._closed:  # a waiter fired by receive() may have stopped us
             return
         if out.reply:
-            try:
-                os.write(self.master, out.reply)
-            except OSError as e:
-                self.log.warn("emulator pty {path}: reply lost: {error}", path=self.path,
-                              error=e.strerror)
+            self._write(out.reply)
         if out.hang_up:
             self.session.close()
-            self.session = self.emulator.open_session(f"pty {self.path}")
-        elif out.pause > 0:
+            self.session = self._new_session()
+            return
+        if out.full:
+            self._full = True
             self._stop_reading()
+        if out.pause > 0:
+            self._stop_reading()
+            if self._resume is not None and self._resume.active():
+                self._resume.cancel()
             self._resume = self.clock.callLater(out.pause, self._start_reading)
 
     def _state_changed(self, state: Any) -> None:
@@ -89,9 +116,14 @@ class PtyPrinter:
             self._resume.cancel()
             self._start_reading()
 
+    def _room(self) -> None:
+        self._full = False
+        if self._resume is None or not self._resume.active():
+            self._start_reading()
+
     def _start_reading(self) -> None:
         self._resume = None
-        if not self._reading and not self._closed:
+        if not self._reading and not self._closed and not self._full:
             self._reading = True
             self.reactor.addReader(self)  # type: ignore[arg-type]
 
