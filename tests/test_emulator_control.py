@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import json
 import os
 import select
@@ -108,6 +110,22 @@ class ControlAndCliTests(unittest.TestCase):
                            capture_output=True, text=True, env=env, timeout=10)
         self.assertEqual(r.returncode, 1)
         self.assertIn("unknown fault", r.stderr)
+
+
+class OptionTests(unittest.TestCase):
+    def test_bad_numbers_are_refused_naming_option_and_value(self) -> None:
+        for argv, said in ((["--speed", "-5"], "argument --speed: '-5': must be at least 0 mm/s"),
+                           (["--buffer", "0"], "argument --buffer: '0': must be at least 1 byte"),
+                           (["--paper", "0"], "argument --paper: '0': must be more than 0 mm"),
+                           (["--speed", "nan"], "argument --speed: 'nan': must be at least"),
+                           (["--paper", "x"], "argument --paper: 'x' is not a number")):
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err), self.assertRaises(SystemExit) as e:
+                cli.parse_args(argv)
+            self.assertEqual(e.exception.code, 2, argv)
+            self.assertIn(said, err.getvalue(), argv)
+        args = cli.parse_args(["--speed", "0", "--buffer", "1", "--paper", "0.5"])
+        self.assertEqual((args.speed, args.buffer, args.paper), (0.0, 1, 0.5))
 
 
 class SlowClearedTests(unittest.TestCase):

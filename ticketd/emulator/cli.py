@@ -10,6 +10,7 @@ Prints one line per endpoint so that scripts can parse them, e.g.::
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -25,6 +26,21 @@ from ticketd.emulator.mechanism import PrintSettings
 PREFIX = "ticketd-emulator:"
 
 
+def _at_least(kind: type, low: float, strict: bool, what: str) -> Callable[[str], Any]:
+    """An argparse type: a finite ``kind`` >= ``low`` (> when ``strict``); argparse puts the
+    option's name before the message."""
+    def convert(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value) or value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: must be {'more than' if strict else 'at least'} {low:g} {what}")
+        return value
+    return convert
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="ticketd-emulator",
                                 description="An emulated ESC/POS receipt printer.")
@@ -36,12 +52,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--record", type=Path, default=None, metavar="DIR",
                    help="write each connection's bytes to DIR/conn-N.bin")
     p.add_argument("--fault", default="ready", help="initial status fault")
-    p.add_argument("--speed", type=float, default=200.0,
+    p.add_argument("--speed", type=_at_least(float, 0, False, "mm/s"), default=200.0,
                    help="print speed in mm/s, like a TM-T20 (0 = instant)")
-    p.add_argument("--paper", type=float, default=None, metavar="MM",
+    p.add_argument("--paper", type=_at_least(float, 0, True, "mm"), default=None, metavar="MM",
                    help="paper per roll in mm: the paper runs out after that (default: "
                         "endless)")
-    p.add_argument("--buffer", type=int, default=4096, metavar="BYTES",
+    p.add_argument("--buffer", type=_at_least(int, 1, False, "byte"), default=4096,
+                   metavar="BYTES",
                    help="receive buffer: the printer stops reading when it is full")
     return p.parse_args(argv)
 
@@ -94,8 +111,8 @@ class Running:
 def start(reactor: Any, args: argparse.Namespace,
           say: Callable[[str], None] = print) -> Running:
     """Set everything up on ``reactor`` (not run it) and announce the endpoints."""
-    emulator = LiveEmulator(PrintSettings(speed=max(0.0, args.speed), roll=args.paper,
-                                          buffer=max(1, args.buffer)), clock=reactor)
+    emulator = LiveEmulator(PrintSettings(speed=args.speed, roll=args.paper,
+                                          buffer=args.buffer), clock=reactor)
     emulator.set_fault(args.fault)
     recorder = None
     if args.record is not None:
