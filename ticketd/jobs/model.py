@@ -45,10 +45,11 @@ States and transitions (anything not listed is refused with :class:`InvalidTrans
 from __future__ import annotations
 
 import enum
-import json
 from typing import Any
 
 import attrs
+
+from ticketd import jsoncodec
 
 
 class JobState(enum.Enum):
@@ -99,7 +100,7 @@ def encode_document(document: Any) -> bytes:
     the journal: one bytes object instead of hundreds of dicts and strings, so a backlog
     of thousands of receipts costs little memory and no long garbage-collector passes.
     Raises ValueError for text that UTF-8 cannot hold (a lone surrogate)."""
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+    return jsoncodec.dumps_compact(document)
 
 
 class InvalidTransition(Exception):
@@ -167,7 +168,7 @@ class Job:
         """A DOCUMENT job's document, parsed again (in the thread that renders it)."""
         if self.payload is None:
             raise ValueError(f"job {self.id}: its payload is not in memory")
-        return json.loads(self.payload)
+        return jsoncodec.loads(bytes(self.payload))
 
     @property
     def never_held(self) -> bool:

@@ -17,7 +17,7 @@ from typing import Any, Union
 
 import attrs
 
-from ticketd import jobids
+from ticketd import jobids, jsoncodec
 from ticketd.jobs.api import fault_text
 from ticketd.jobs.model import Job, JobState
 
@@ -73,7 +73,7 @@ def parse(payload: bytes, max_payload: int = 1 << 20) -> Request:
         return BadRequest(jobid, f"JSON: payload of {len(payload)} bytes exceeds the limit "
                                  f"of {max_payload} bytes")
     try:
-        obj = json.loads(payload, parse_constant=_no_constant)
+        obj = jsoncodec.loads(payload, _read)
     except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
         return BadRequest(None, f"JSON: not valid JSON: {str(e)[:200]}")
     if not isinstance(obj, dict):
@@ -141,6 +141,11 @@ def _decoding_error(data: Any) -> str:
     except Exception as e:  # what b64decode says of a number, a list ...
         return f"Error decoding data: e={e!r}"
     return "Error decoding data"
+
+
+def _read(payload: bytes) -> Any:
+    """json's reading of a payload: UTF-8, -16 or -32, as the original server read it."""
+    return json.loads(payload, parse_constant=_no_constant)
 
 
 def _no_constant(name: str) -> Any:

@@ -9,10 +9,10 @@ import json
 import re
 from typing import Any
 
-from ticketd import jobids
+from ticketd import jobids, jsoncodec
 
 MAX_ID = jobids.MAX_LENGTH
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class BadRequest(Exception):
@@ -36,16 +36,20 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _read(data: bytes) -> Any:
+    return json.loads(data.decode("utf-8"), parse_constant=_no_constant)
+
+
 def decode(frame: bytes | str) -> dict[str, Any]:
     """The message object of one text frame, or BadRequest saying what is wrong with it."""
     try:
-        text = frame.decode("utf-8") if isinstance(frame, bytes) else frame
-        message = json.loads(text, parse_constant=_no_constant)
+        data = frame if isinstance(frame, bytes) else frame.encode("utf-8")
+        message = jsoncodec.loads(data, _read)
     except (ValueError, RecursionError) as e:  # JSONDecodeError, bad UTF-8, 5000-digit ints
         raise BadRequest(f"JSON: malformed message: {str(e)[:200]}") from None
     if not isinstance(message, dict):
         raise BadRequest("JSON: a message must be a JSON object")
-    if _SURROGATE_ESCAPE.search(text):  # rare: only then pay for the full check
+    if _SURROGATE_ESCAPE.search(data):  # rare: only then pay for the full check
         try:
             json.dumps(message, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
