@@ -84,6 +84,11 @@ class TicketServerProtocol(WebSocketServerProtocol):
         self.backlog.attach(self.transport)
         self.session = self.factory.hub.open(self._send, self.peer, authenticated=self._token_ok)
 
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        """Autobahn's, less its debug line, whose arguments (highlighted names of the
+        method and the peer) it builds for every read even with debug logging off."""
+        self._dataReceived(data)
+
     def onMessage(self, payload: bytes, isBinary: bool) -> None:  # noqa: N802,N803
         if self.session is not None:
             self.session.received(payload, isBinary)
