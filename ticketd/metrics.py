@@ -150,6 +150,9 @@ class Metrics:
                                    "is out): the real paper speed.", ["printer"],
                                    buckets=DURATION_BUCKETS, registry=r)
         self._sent: dict[str, float] = {}  # job id -> when it was sent
+        # (metric, label values) -> its child: labels() takes a lock and checks the
+        # values on every call, four times per job; the series are never removed
+        self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
         self.state = StateCollector(printers)
         r.register(self.state)  # type: ignore[arg-type]
         if process:
@@ -187,7 +190,7 @@ class Metrics:
             return
         job = event.job
         if event.old is None:
-            self.accepted.labels(job.printer, job.source).inc()
+            self._child(self.accepted, job.printer, job.source).inc()
             return
         if event.new is JobState.SENT and event.old is not JobState.SENT:
             self._sent[job.id] = job.updated
@@ -195,12 +198,19 @@ class Metrics:
             return
         sent = self._sent.pop(job.id, None)
         if sent is not None and event.new is JobState.PRINTED:
-            self.confirmed.labels(job.printer).observe(max(job.updated - sent, 0.0))
-        self.jobs.labels(job.printer, event.new.value).inc()
+            self._child(self.confirmed, job.printer).observe(max(job.updated - sent, 0.0))
+        self._child(self.jobs, job.printer, event.new.value).inc()
         if event.new is JobState.PRINTED:
             if job.started is not None and job.finished is not None:
-                self.duration.labels(job.printer).observe(max(job.finished - job.started, 0.0))
-            self.bytes.labels(job.printer).observe(job.bytes_written)
+                self._child(self.duration, job.printer).observe(
+                    max(job.finished - job.started, 0.0))
+            self._child(self.bytes, job.printer).observe(job.bytes_written)
+
+    def _child(self, metric: Any, *values: str) -> Any:
+        child = self._children.get((metric, values))
+        if child is None:
+            child = self._children[(metric, values)] = metric.labels(*values)
+        return child
 
     def render(self, accept: str | None = None) -> tuple[bytes, str]:
         """The exposition and its content type (OpenMetrics if the scraper asks for it)."""

@@ -89,6 +89,17 @@ class TicketServerProtocol(WebSocketServerProtocol):
         method and the peer) it builds for every read even with debug logging off."""
         self._dataReceived(data)
 
+    def sendData(self, data: bytes, sync: bool = False,  # noqa: N802 (Autobahn's)
+                 chopsize: int | None = None) -> None:
+        """Autobahn's, less its debug line, for a frame of an open connection with nothing
+        queued before it (no chopping, no octet logging); anything else goes to Autobahn's."""
+        if sync or chopsize or self.send_queue or self.logOctets or \
+                self.state != WebSocketServerProtocol.STATE_OPEN:
+            super().sendData(data, sync, chopsize)
+            return
+        self.transport.write(data)
+        self.trafficStats.outgoingOctetsWireLevel += len(data)
+
     def onMessage(self, payload: bytes, isBinary: bool) -> None:  # noqa: N802,N803
         if self.session is not None:
             self.session.received(payload, isBinary)
