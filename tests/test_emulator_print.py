@@ -97,6 +97,17 @@ class SpeedTests(unittest.TestCase):
         self.assertEqual(c.at(62.9), b"")
         self.assertEqual(c.at(60.0 + 72 * LINE / 100 + 0.001), b"\x37\x220008\x00")
 
+    def test_idle_time_is_not_print_time_without_a_run_between(self) -> None:
+        t = [0.0]
+        em = core.Emulator(PrintSettings(speed=100.0), now=lambda: t[0])
+        s = em.open_session()
+        s.receive(receipt(1))  # done by 0.05 s; nobody asks until the next job comes
+        t[0] = 60.0
+        self.assertEqual(s.receive(receipt(71) + process_id(b"0009")).reply, b"")
+        t[0] = 60.0 + 72 * LINE / 100 + 0.001
+        em.run_mechanism()
+        self.assertEqual(bytes(s.outbox), b"\x37\x220009\x00")
+
     def test_gs_r_answers(self) -> None:
         c = Clocked(speed=100.0)
         c.session.receive(b"a\n\x1dr\x01\x1dr\x02")
@@ -187,6 +198,14 @@ class FlowControlTests(unittest.TestCase):
         self.assertEqual(em.paper, receipt(20))
         proto.connectionLost()
         em.stop()
+
+    def test_a_command_held_across_reads_waits_while_full(self) -> None:
+        """Bytes of an image still incomplete count as added: the sender waits."""
+        c = Clocked(speed=1.0, buffer=64)
+        self.assertTrue(c.session.receive(receipt(20)).full)
+        other = c.em.open_session()
+        image = b"\x1dv0\x00\x64\x00\x64\x00"  # 100 x 100 bytes to come
+        self.assertTrue(other.receive(image + b"\x00" * 2000).full)
 
     def test_a_connection_that_adds_nothing_is_read_while_full(self) -> None:
         """Only the connection that filled the buffer waits: another one's status query

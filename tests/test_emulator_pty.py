@@ -131,6 +131,12 @@ class PtyAdapterTests(unittest.TestCase):
         self.assertIn(self.pty, self.reactor.getReaders())  # room again
         self.assertEqual(self.answers(), b"\x37\x220001\x00")
 
+    def test_power_cycle_while_full_reads_again(self) -> None:
+        self.send(b"line\n" * 20)
+        self.assertNotIn(self.pty, self.reactor.getReaders())
+        self.em.set_fault("power_off")  # the buffer is gone, and the wait for its room
+        self.assertIn(self.pty, self.reactor.getReaders())
+
     def test_power_cycle_opens_a_new_session(self) -> None:
         first = self.pty.session
         self.em.set_fault("power_off")

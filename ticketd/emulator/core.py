@@ -319,6 +319,7 @@ class Session:
         """Bytes past the real-time queries: to the print mechanism; all but the in-order
         requests (GS r, GS ( H fn 48, GS a: queries too) are the payload."""
         if data:
+            self._took = True  # in the buffer, or held by the scanner as part of a command
             self._take(self._scanner.feed(data))
 
     def _take(self, pieces: list[Piece]) -> None:
@@ -326,8 +327,7 @@ class Session:
             if isinstance(piece, Print):
                 self.record.payload += piece.data
                 self.emulator._received += piece.data
-        self.emulator.mechanism.take(pieces, self)
-        self._took = self._took or bool(pieces)
+        self.emulator.mechanism.take(pieces, self, self.emulator.now())
 
     def _flush(self) -> None:
         self._payload(self._pending)

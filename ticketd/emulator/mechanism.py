@@ -39,7 +39,7 @@ class Mechanism(Generic[Owner]):
         self.paper = bytearray()  # everything that came out, all rolls one after the other
         self.printed_mm = 0.0
         self.buffered = 0  # bytes received and not printed yet
-        self._items: collections.deque[tuple[Piece, Owner]] = collections.deque()
+        self._items: collections.deque[tuple[Piece, Owner, float]] = collections.deque()
         self._done_mm = 0.0  # of the piece being printed
         self._t: float | None = None
 
@@ -47,36 +47,35 @@ class Mechanism(Generic[Owner]):
     def full(self) -> bool:
         return self.buffered >= self.settings.buffer
 
-    def take(self, pieces: list[Piece], owner: Owner) -> None:
-        """Into the buffer. An idle mechanism starts on them at the next :meth:`run`: the
-        time it stood idle is not time it printed."""
-        if pieces and not self._items:
-            self._t = None
-            self._done_mm = 0.0
+    def take(self, pieces: list[Piece], owner: Owner, now: float | None = None) -> None:
+        """Into the buffer, arrived at ``now``: an idle mechanism starts on them then, so
+        the time it stood idle is never time it printed, whenever :meth:`run` comes."""
+        arrived = now if now is not None else (self._t if self._t is not None else 0.0)
         for piece in pieces:
-            self._items.append((piece, owner))
+            self._items.append((piece, owner, arrived))
             self.buffered += len(piece.data)
 
     def run(self, now: float, stopped: bool) -> tuple[list[tuple[Request, Owner]], bool]:
         """Print what the time since the last call allows; (requests reached, in order;
         whether the roll ended). Stopped: nothing moves (and no time is owed later)."""
-        elapsed = 0.0 if self._t is None else max(0.0, now - self._t)
+        head = now if self._t is None else self._t  # how far the print head's time went
         self._t = now
         reached: list[tuple[Request, Owner]] = []
         if stopped:
             return reached, False
         speed = self.settings.speed
-        budget = math.inf if speed <= 0 else elapsed * speed
         while self._items:
-            piece, owner = self._items[0]
+            piece, owner, arrived = self._items[0]
             mm = piece.mm if isinstance(piece, Print) else 0.0
             if mm > 0 and self.paper_left is not None and self.paper_left < mm:
                 return reached, True
-            need = mm - self._done_mm
-            if need > budget:
-                self._done_mm += budget
-                break
-            budget -= max(need, 0.0)
+            if speed > 0:
+                head = max(head, arrived)  # idle until it came
+                need = max(mm - self._done_mm, 0.0) / speed
+                if head + need > now:
+                    self._done_mm += max(0.0, now - head) * speed
+                    break
+                head += need
             self._items.popleft()
             self._done_mm = 0.0
             self.buffered -= len(piece.data)

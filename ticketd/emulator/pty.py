@@ -69,6 +69,7 @@ class PtyPrinter:
         """A power cycle: later bytes are a new session's."""
         if not self._closed:
             self.session = self._new_session()
+            self._room()  # the buffer it waited for is gone
 
     # IReadDescriptor
     def fileno(self) -> int:
