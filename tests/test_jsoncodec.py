@@ -76,6 +76,19 @@ class ReadTests(SynchronousTestCase):
             with self.assertRaises(BadRequest) as e:
                 decode(frame)
             self.assertIn(said, str(e.exception), frame)
+        for depth in (600, 960, 1100):  # json's depth, not orjson's 1,024; never INTERNAL
+            frame = (b'{"tipo":"ticket","note":"\\ud83d\\ude00","x":' + b"[" * depth
+                     + b"]" * depth + b"}")
+            want = outcome(lambda f: json.loads(f.decode()), frame)
+            try:
+                decode(frame)
+                got = "accepted"
+            except BadRequest as e:
+                got = str(e)
+            if want[0] == "error":
+                self.assertRegex(got, "nested too deeply|recursion", depth)
+            else:
+                self.assertIn(got, ("accepted", "JSON: the message is nested too deeply"), depth)
         self.assertEqual(decode(b'{"id":123456789012345678901234567890}')["id"],
                          123456789012345678901234567890)
 
@@ -93,6 +106,11 @@ class WriteTests(SynchronousTestCase):
             self.assertTrue(same(jsoncodec.loads(new[1]), json.loads(old[1])))
         else:
             self.assertEqual(old, new)
+
+    def test_what_json_refuses_orjson_does_not_write(self) -> None:
+        import datetime
+        with self.assertRaises(TypeError):
+            jsoncodec.dumps_compact({"at": datetime.date(2020, 1, 1)})
 
     def test_what_orjson_would_change_is_written_by_json(self) -> None:
         for value, text in ((math.inf, b"Infinity"), ([math.nan], b"[NaN]"), (2**70, b"%d" % 2**70),

@@ -54,6 +54,8 @@ def decode(frame: bytes | str) -> dict[str, Any]:
             json.dumps(message, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
             raise BadRequest("JSON: the message contains an unpaired surrogate escape") from None
+        except RecursionError:
+            raise BadRequest("JSON: the message is nested too deeply") from None
     return message
 
 
