@@ -36,6 +36,19 @@ def outcome(f: Any, data: Any) -> Any:
         return ("error", type(e), str(e))
 
 
+def deep(frames: int, frame: bytes) -> tuple[bool, str]:
+    """At ``frames`` calls down: whether ``json`` reads ``frame``, and what ``decode``
+    makes of it ("accepted" or its refusal; any other exception propagates)."""
+    if frames:
+        return deep(frames - 1, frame)
+    readable = outcome(lambda f: json.loads(f.decode()), frame)[0] == "value"
+    try:
+        decode(frame)
+    except BadRequest as e:
+        return readable, str(e)
+    return readable, "accepted"
+
+
 values = st.recursive(
     st.none() | st.booleans() | st.floats(allow_nan=True) | st.text()
     | st.integers(min_value=-(2**80), max_value=2**80),
@@ -79,16 +92,10 @@ class ReadTests(SynchronousTestCase):
         for depth in (600, 960, 1100):  # json's depth, not orjson's 1,024; never INTERNAL
             frame = (b'{"tipo":"ticket","note":"\\ud83d\\ude00","x":' + b"[" * depth
                      + b"]" * depth + b"}")
-            want = outcome(lambda f: json.loads(f.decode()), frame)
-            try:
-                decode(frame)
-                got = "accepted"
-            except BadRequest as e:
-                got = str(e)
-            if want[0] == "error":
-                self.assertRegex(got, "nested too deeply|recursion", depth)
-            else:
-                self.assertIn(got, ("accepted", "JSON: the message is nested too deeply"), depth)
+            for frames in (0, 60):  # as deep in the stack as the reactor's call of it
+                readable, got = deep(frames, frame)  # json's limit moves with the stack:
+                if not readable or got != "accepted":  # a refusal may come a few levels early
+                    self.assertRegex(got, "nested too deeply|recursion", depth)
         self.assertEqual(decode(b'{"id":123456789012345678901234567890}')["id"],
                          123456789012345678901234567890)
 
