@@ -182,6 +182,30 @@ class PaperTests(unittest.TestCase):
         self.assertEqual(c.at(1.1), b"\x38\x00\x00\x00")
 
 
+class TimerTests(unittest.TestCase):
+    def test_no_timer_while_a_fault_stops_printing(self) -> None:
+        clock = task.Clock()
+        em = LiveEmulator(PrintSettings(speed=100.0), clock=clock)
+        self.addCleanup(em.stop)
+        em.set_fault("cover_open")
+        em.open_session().receive(b"abc\n")
+        self.assertEqual(clock.getDelayedCalls(), [])  # not a timer firing at once, forever
+        em.set_fault("ready")
+        clock.advance(1.0)
+        self.assertEqual(em.paper, b"abc\n")
+
+    def test_what_a_close_flushes_prints(self) -> None:
+        clock = task.Clock()
+        em = LiveEmulator(PrintSettings(speed=100.0), clock=clock)
+        self.addCleanup(em.stop)
+        s = em.open_session()
+        s.receive(b"x\n\x1b")  # ESC held: the start of a command, or not
+        clock.advance(1.0)
+        s.close()
+        clock.advance(1.0)
+        self.assertEqual((em.paper, em.mechanism.buffered), (b"x\n\x1b", 0))
+
+
 class FlowControlTests(unittest.TestCase):
     def test_full_buffer_stops_reading(self) -> None:
         clock = task.Clock()

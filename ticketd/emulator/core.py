@@ -313,6 +313,7 @@ class Session:
             self.record.open = False
             if self in self.emulator.sessions:
                 self.emulator.sessions.remove(self)
+            self.emulator._schedule()  # what the flush put in the buffer prints too
             self.emulator._notify("disconnect", self.record)
 
     def _payload(self, data: bytes) -> None:

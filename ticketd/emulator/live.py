@@ -7,6 +7,7 @@ from typing import Callable
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
+from ticketd.emulator.answers import stops_printing
 from ticketd.emulator.core import ConnectionRecord, Emulator, State
 from ticketd.emulator.mechanism import PrintSettings
 
@@ -32,6 +33,11 @@ class LiveEmulator(Emulator):
             self.now = clock.seconds
 
     def _schedule(self) -> None:
+        """A timer for when the piece being printed is done; none while a fault stops the
+        mechanism (nothing moves: a timer would fire at once, again and again), since the
+        change that clears the fault runs the mechanism and schedules again."""
+        if stops_printing(self.state.status):
+            return
         due = self.mechanism.due()
         if self._clock is None or due is None or \
                 (self._timer is not None and self._timer.active()):
