@@ -32,6 +32,11 @@ _MAX_BRACKETS = 512
 _WRITE = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
+def no_constant(name: str) -> Any:
+    """``parse_constant`` for ``json.loads``: ``NaN`` and ``Infinity`` are not JSON."""
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def loads(data: bytes, fallback: Callable[[bytes], Any] = json.loads) -> Any:
     """``fallback(data)``'s value, faster: ``fallback`` is the caller's own ``json.loads``
     (how it decodes the bytes, what it does with ``NaN``), used where orjson would read the

@@ -11,7 +11,6 @@ whether the printer is stopped (a paper-out, an open cover ...).
 from __future__ import annotations
 
 import collections
-import math
 from typing import Generic, TypeVar
 
 import attrs
@@ -47,12 +46,11 @@ class Mechanism(Generic[Owner]):
     def full(self) -> bool:
         return self.buffered >= self.settings.buffer
 
-    def take(self, pieces: list[Piece], owner: Owner, now: float | None = None) -> None:
+    def take(self, pieces: list[Piece], owner: Owner, now: float) -> None:
         """Into the buffer, arrived at ``now``: an idle mechanism starts on them then, so
         the time it stood idle is never time it printed, whenever :meth:`run` comes."""
-        arrived = now if now is not None else (self._t if self._t is not None else 0.0)
         for piece in pieces:
-            self._items.append((piece, owner, arrived))
+            self._items.append((piece, owner, now))
             self.buffered += len(piece.data)
 
     def run(self, now: float, stopped: bool) -> tuple[list[tuple[Request, Owner]], bool]:

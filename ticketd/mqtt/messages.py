@@ -145,11 +145,7 @@ def _decoding_error(data: Any) -> str:
 
 def _read(payload: bytes) -> Any:
     """json's reading of a payload: UTF-8, -16 or -32, as the original server read it."""
-    return json.loads(payload, parse_constant=_no_constant)
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+    return json.loads(payload, parse_constant=jsoncodec.no_constant)
 
 
 def _unencodable(obj: dict[str, Any]) -> str | None:

@@ -32,12 +32,8 @@ class Refused(BadRequest):
         self.reason = reason
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def _read(data: bytes) -> Any:
-    return json.loads(data.decode("utf-8"), parse_constant=_no_constant)
+    return json.loads(data.decode("utf-8"), parse_constant=jsoncodec.no_constant)
 
 
 def decode(frame: bytes | str) -> dict[str, Any]:
