@@ -110,6 +110,19 @@ class AtkinsonTests(SynchronousTestCase):
             yield w, h, bytes((x * 7 + y * 13) % 256 for y in range(h) for x in range(w))
             yield w, h, bytes(rnd.choice((0, 255, 255, 90, 254, 1)) for _ in range(w * h))
             yield w, h, bytes([0, 255][rnd.random() < 0.6] for _ in range(w * h))      # flat
+            yield w, h, self.striped(rnd, w, h)
+
+    @staticmethod
+    def striped(rnd: random.Random, w: int, h: int) -> bytes:
+        """A logo's rows: runs of black-and-white rows between runs with gray in them,
+        some shorter than the rows an error reaches, some longer than a band."""
+        rows = []
+        while len(rows) < h:
+            gray = rnd.random() < 0.4
+            for _ in range(rnd.choice((1, 2, 3, 9, 30, 300))):
+                rows.append(bytes(rnd.choice((0, 255, 128, 7, 250) if gray else (0, 255))
+                                  for _ in range(w)))
+        return b"".join(rows[:h])
 
     def test_same_as_the_reference_loop(self) -> None:
         from PIL import Image
