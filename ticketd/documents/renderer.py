@@ -116,20 +116,30 @@ class _Job:
         self.style = s
 
     def drain(self) -> None:
-        """Emit the flow's pending operations."""
-        raw, enc = self.raw, self.enc
-        for op in self.flow.ops:
+        """Emit the flow's pending operations: the text of a run of segments in one
+        style and alignment is encoded and written at once."""
+        ops = self.flow.ops
+        text: list[str] = []          # the run's text, "\n" for each line end
+        for op in ops:
             kind = op[0]
             if kind == "seg":
                 style = op[2]
                 if style is not self.style and style != self.style:   # mostly the same
+                    self._write_text(text)
                     self.set_style(style)
-                raw(enc.encode(op[1]))
+                text.append(op[1])
             elif kind == "nl":
-                raw(b"\n")
-            else:
+                text.append("\n")
+            elif op[1] != self.align:
+                self._write_text(text)
                 self.set_align(op[1])
-        self.flow.ops.clear()
+        self._write_text(text)
+        ops.clear()
+
+    def _write_text(self, text: list[str]) -> None:
+        if text:
+            self.raw(self.enc.encode("".join(text)))
+            text.clear()
 
     def block(self) -> None:
         """End any open text line before a non-text command."""
