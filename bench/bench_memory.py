@@ -27,6 +27,8 @@ from twisted.internet import defer, task  # noqa: E402
 
 from ticketd.client import connect  # noqa: E402
 from tests.daemon import DaemonProcess  # noqa: E402
+sys.path.insert(0, str(ROOT / "bench"))
+from stage_table import render_processes_rss, status_kib as vm  # noqa: E402
 
 CONFIG = """
 [server]
@@ -40,14 +42,6 @@ default = true
 queue_capacity = {capacity}
 preview = false
 """
-
-
-def vm(pid: int, field: str) -> int:
-    """A /proc/PID/status field in KiB (VmRSS, VmHWM)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no {field}")
 
 
 def mib(kib: int) -> str:
@@ -103,6 +97,7 @@ async def main(reactor: Any, args: argparse.Namespace) -> None:
         print(f"daemon RSS idle before: {mib(before)}; idle after: {mib(after)}; "
               f"peak: {mib(peak)}; goal after: <= 100 MB: "
               f"{'met' if after <= 100 * 1024 else 'NOT met'}")
+        print(render_processes_rss(daemon.pid))
     finally:
         await daemon.stop_async(reactor)
         if not args.state:

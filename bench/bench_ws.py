@@ -6,7 +6,7 @@ Run:   .venv/bin/python bench/bench_ws.py                  (100 x 100 typical re
        .venv/bin/python bench/bench_ws.py --mode raw       (raw ESC/POS jobs)
        .venv/bin/python bench/bench_ws.py --quick          (10 x 20, a smoke run)
 Options: --clients C --jobs J --printers P --idle N --state DIR (default: a temp dir on
-the disk).
+the disk) --render-processes N (the daemon's ``[server] render_processes``).
 
 Two loads, each against the echo server and the daemon:
 
@@ -46,7 +46,8 @@ from twisted.internet import defer, task  # noqa: E402
 
 from tests.daemon import DaemonProcess, free_port  # noqa: E402
 from receipts import typical_receipt  # noqa: E402  (bench/ is on sys.path)
-from stage_table import daemon_cpu, print_table, scrape  # noqa: E402
+from stage_table import (children_cpu, daemon_cpu, print_table, render_processes_rss,  # noqa: E402
+                         scrape)
 
 ECHO_SERVER = r"""
 import json, sys
@@ -238,9 +239,11 @@ async def main(reactor: Any, args: argparse.Namespace) -> None:
 
     daemon = DaemonProcess(state / "daemon")
     # One address holds all the bench's connections: lift the per-client limit.
+    processes = (f"render_processes = {args.render_processes}\n"
+                 if args.render_processes is not None else "")
     daemon.start(f'[server]\nlisten = "127.0.0.1"\nport = {daemon.port}\n'
                  f'max_connections_per_client = {args.idle + args.clients + 10}\n'
-                 f'[state]\ndirectory = "{daemon.state}"\nsync = "{args.sync}"\n'
+                 f'{processes}[state]\ndirectory = "{daemon.state}"\nsync = "{args.sync}"\n'
                  '[log]\nlevel = "warn"\n' + "".join(
         f'[printers.bench{i}]\nconnection = "virtual"\nqueue_capacity = 100000\n'
         "preview = false\n" + (f'spool = "{args.spool}/bench{i}"\n' if args.spool else "")
@@ -249,10 +252,13 @@ async def main(reactor: Any, args: argparse.Namespace) -> None:
         idle, loaded = await idle_rss(reactor, daemon, args.idle)
         print(f"daemon RSS: idle {idle / 1024:.1f} MB, with {args.idle} idle connections "
               f"{loaded / 1024:.1f} MB")
+        print(render_processes_rss(daemon.pid))
         await task.deferLater(reactor, 1.0, lambda: None)
         before, cpu = scrape(daemon.base_url), daemon_cpu(daemon.pid)
+        render_cpu = children_cpu(daemon.pid)
         r = await load(reactor, daemon.port, args.clients, args.jobs, args.mode, args.printers)
         after, cpu = scrape(daemon.base_url), daemon_cpu(daemon.pid) - cpu
+        render_cpu = children_cpu(daemon.pid) - render_cpu
         spools = [Path(args.spool) / f"bench{i}" if args.spool else daemon.spool(f"bench{i}")
                   for i in range(args.printers)]
         spooled = sum(len(list(spool.glob("*.bin"))) for spool in spools)
@@ -264,6 +270,8 @@ async def main(reactor: Any, args: argparse.Namespace) -> None:
         print_table(before, after, r["jobs"])
         print(f"  the daemon's CPU (all threads, /proc): {cpu * 1e6 / r['jobs']:.0f} µs per job, "
               f"{cpu / r['seconds']:.2f} cores")
+        print(f"  its render processes' CPU (/proc): {render_cpu * 1e6 / r['jobs']:.0f} µs per "
+              f"job, {render_cpu / r['seconds']:.2f} cores")
         await task.deferLater(reactor, 1.0, lambda: None)
         print(f"daemon RSS after the run: {daemon.rss_kib() / 1024:.1f} MB (the backlog of "
               "acknowledged jobs waits in memory; freed memory stays with the allocator)")
@@ -282,6 +290,8 @@ def parse() -> argparse.Namespace:
     p.add_argument("--jobs", type=int, default=100, help="jobs per client")
     p.add_argument("--mode", choices=("doc", "raw"), default="doc")
     p.add_argument("--idle", type=int, default=1000, help="idle connections for the RSS figure")
+    p.add_argument("--render-processes", type=int, default=None,
+                   help="[server] render_processes (default: the daemon's own default)")
     p.add_argument("--printers", type=int, default=1,
                    help="virtual printers; client i sends to printer i %% N")
     p.add_argument("--state", help="directory for the daemon's journal and spool")

@@ -25,6 +25,45 @@ def daemon_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def status_kib(pid: int, field: str) -> int:
+    """A /proc/PID/status field in KiB (VmRSS, VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field}")
+
+
+def render_processes_rss(pid: int) -> str:
+    """How many processes ``pid`` started (its render processes) and their VmRSS."""
+    rss = [status_kib(child, "VmRSS") for child in children(pid)]
+    return f"render processes: {len(rss)}, RSS " + (
+        ", ".join(f"{k / 1024:.1f} MB" for k in rss) or "-") + " (besides the daemon's)"
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started (the daemon's render processes)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # ended meanwhile
+        if ppid == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def children_cpu(pid: int) -> float:
+    """CPU seconds the processes ``pid`` started used so far (those still running)."""
+    total = 0.0
+    for child in children(pid):
+        try:
+            total += daemon_cpu(child)
+        except OSError:
+            pass
+    return total
+
+
 def scrape(base_url: str, token: str | None = None) -> Totals:
     request = urllib.request.Request(base_url + "/metrics")
     if token:

@@ -34,6 +34,20 @@ class ParseTests(SynchronousTestCase):
         self.assertTrue(p.status_query)
         self.assertIsNone(c.mqtt)
 
+    def test_render_processes(self) -> None:
+        """Absent: the daemon decides by the machine's cores (tap.render_processes)."""
+        from ticketd import tap
+
+        self.assertIsNone(parse(MINIMAL, "etc/ticketd.toml").server.render_processes)
+        for n in (0, 2):
+            c = parse(f"[server]\nrender_processes = {n}\n" + MINIMAL, "etc/ticketd.toml")
+            self.assertEqual(c.server.render_processes, n)
+            self.assertEqual(tap.render_processes(c) is None, n == 0)
+            self.assertIsNone(tap.render_processes(c, platform="win32"))
+        self.assertEqual(self.error('[server]\nrender_processes = "two"\n' + MINIMAL),
+                         'etc/ticketd.toml: server.render_processes: expected an integer '
+                         '0-16, got "two"')
+
     def test_bad_port_names_file_key_value(self) -> None:
         msg = self.error(MINIMAL + 'port = "abc"\n')
         self.assertEqual(msg, 'etc/ticketd.toml: printers.kitchen.port: expected an integer '

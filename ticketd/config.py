@@ -50,6 +50,9 @@ class ServerConfig:
     #: Refuse every submitted document that intake had to interpret (a warning) instead
     #: of printing it with the warning.
     strict_documents: bool = False
+    #: Processes that render documents beside the daemon (0: the printers' threads do);
+    #: None: one on a machine with two or more cores, else none.
+    render_processes: int | None = None
     #: Names besides the listen address and localhost that the ``Host`` header may carry.
     hostnames: tuple[str, ...] = ()
     #: Needed to read or change other clients' jobs; None: generated into the state
@@ -144,6 +147,7 @@ def parse(text: str, source: str = "<config>") -> Config:
         rate_limit=s.get("rate_limit", number(0, 100_000), 0.0),
         auto_ping_interval=s.get("auto_ping_interval", number(0, 3600), 20.0),
         strict_documents=s.get("strict_documents", boolean, False),
+        render_processes=s.get("render_processes", integer(0, 16), None),
         hostnames=tuple(h.lower() for h in s.get("hostnames", strings, ())),
         admin_token=s.get("admin_token", string),
         metrics_token=s.get("metrics_token", boolean, False),

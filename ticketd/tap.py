@@ -138,7 +138,8 @@ def makeService(options: Options) -> Daemon:  # noqa: N802 (twistd's name)
 def build(config: Config, reactor: Any) -> Daemon:
     """The whole daemon for ``config`` on ``reactor`` (tests pass their own).
 
-    The named children, in start order: ``jobs`` (the job manager, whose children are the
+    The named children, in start order: ``render`` (the render processes, when there are
+    any: stopped after the queues), ``jobs`` (the job manager, whose children are the
     printer queues), ``spool-pruning`` (the virtual printers' old files), ``mqtt`` (when
     configured: started after the queues so that it stops, publishing Offline, before
     them), ``http``, ``announce`` (the URLs in the log) and ``systemd``."""
@@ -177,9 +178,13 @@ def build(config: Config, reactor: Any) -> Daemon:
     committer = GroupCommitter(None, runner(reactor, journal_thread, stages, "handoff.journal"),
                                journal_thread, schedule=lambda f: reactor.callLater(0, f),
                                opener=open_state, stages=stages)
+    processes = render_processes(config)
+    if processes is not None:  # first: started before the queues, stopped after them
+        _RenderProcesses(processes).setServiceParent(top)
     manager = JobManager(config, committer, reactor)
     manager.setServiceParent(top)
-    prepare = preparer(ImageCache(), strict=config.server.strict_documents)
+    prepare = preparer(ImageCache(), strict=config.server.strict_documents,
+                       processes=processes)
     spools = []
     for printer in config.printers:
         thread = printer_thread(f"ticketd-printer-{printer.name}")
@@ -222,6 +227,38 @@ def build(config: Config, reactor: Any) -> Daemon:
     notifier.setName("systemd")
     notifier.setServiceParent(top)
     return top
+
+
+def render_processes(config: Config, platform: str = sys.platform) -> Any:
+    """The render processes ``[server] render_processes`` asks for, or None. By default
+    one, on a machine with two cores or more; none on Windows, whose pipes the printer
+    threads cannot wait on with a deadline."""
+    from ticketd.jobs.render_processes import RenderProcesses
+
+    count = config.server.render_processes
+    if platform == "win32":
+        if count:
+            Logger().warn("[server] render_processes = {n}: not on Windows; the printers' "
+                          "threads render", n=count)
+        return None
+    if count is None:
+        count = 1 if (os.cpu_count() or 1) >= 2 else 0
+    return RenderProcesses(count) if count else None
+
+
+class _RenderProcesses(service.Service):
+    name = "render"
+
+    def __init__(self, processes: Any) -> None:
+        self.processes = processes
+
+    def startService(self) -> None:  # noqa: N802
+        super().startService()
+        self.processes.start()
+
+    def stopService(self) -> Any:  # noqa: N802
+        self.processes.stop()
+        return super().stopService()
 
 
 class _AnnounceURLs(service.Service):

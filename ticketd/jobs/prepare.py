@@ -8,19 +8,21 @@ from twisted.logger import Logger
 
 from ticketd.jobs.model import Job, JobKind
 from ticketd.jobs.printer_work import Prepare, PreparationError
+from ticketd.jobs.render_processes import RenderProcesses
 
 
 log = Logger()
 
 
-def preparer(image_cache: Any = None, *, strict: bool = False) -> Prepare:
+def preparer(image_cache: Any = None, *, strict: bool = False,
+             processes: RenderProcesses | None = None) -> Prepare:
     """A ``prepare(job) -> (bytes, warnings)`` that renders documents with a shared,
-    thread-safe image cache (a shop logo is converted once for every printer). ``strict``
-    (``[server] strict_documents``): a document intake had to interpret fails instead."""
+    thread-safe image cache (a shop logo is converted once for every printer), or in one
+    of the render ``processes`` when one is idle (with the process's own cache).
+    ``strict`` (``[server] strict_documents``): a document intake had to interpret fails
+    instead."""
 
-    def prepare(job: Job) -> tuple[bytes, tuple[str, ...]]:
-        if job.kind is JobKind.RAW:
-            return bytes(job.payload), ()
+    def in_this_thread(job: Job) -> tuple[bytes, tuple[str, ...]]:
         from ticketd.documents import Checked, DocumentError, render, render_checked
         try:
             if job.checked:  # read and validated when it was submitted (admission.py)
@@ -30,12 +32,22 @@ def preparer(image_cache: Any = None, *, strict: bool = False) -> Prepare:
                 rendered = render(job.document(), image_cache=image_cache, strict=strict)
         except DocumentError as e:
             raise PreparationError(str(e)) from None
-        warnings = tuple(rendered.warnings)
+        return rendered.data, tuple(rendered.warnings)
+
+    def prepare(job: Job) -> tuple[bytes, tuple[str, ...]]:
+        if job.kind is JobKind.RAW:
+            return bytes(job.payload), ()
+        made = None
+        if processes is not None:
+            if job.payload is None:
+                raise ValueError(f"job {job.id}: its payload is not in memory")
+            made = processes.render(bytes(job.payload), job.checked, strict)
+        data, warnings = made if made is not None else in_this_thread(job)
         if warnings:
             log.info("job {job}: rendered with {n} warning(s): {warnings}", job=job.id,
                      n=len(warnings), warnings="; ".join(warnings))
         if job.checked:  # intake's warnings came with the job; a second render repeats
             warnings = tuple(dict.fromkeys(job.warnings + warnings))
-        return rendered.data, warnings
+        return data, warnings
 
     return prepare

@@ -1,0 +1,177 @@
+"""Render processes: the same bytes, warnings and errors as rendering in the printer's
+thread; a process that fails, hangs or cannot start costs no job (the thread renders it
+itself, or, past the deadline, the job fails with a reason)."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import time
+
+from twisted.logger import capturedLogs
+from twisted.trial.unittest import SynchronousTestCase
+
+from ticketd import jsoncodec
+from ticketd.documents import check, render, render_checked
+from ticketd.documents.render_worker import (BROKEN, OK, REFUSED, RESULT, render_request,
+                                             request, serve)
+from ticketd.documents import ImageCache
+from ticketd.jobs.model import Job, JobKind
+from ticketd.jobs.prepare import preparer
+from ticketd.jobs.printer_work import PreparationError
+from ticketd.jobs.render_processes import RESPAWN_AFTER, RenderProcesses
+from tests.documents_support import doc, logo_png, text
+
+RECEIPT = doc(text("Café 1,50 €"), text("漢字"), {"type": "cut", "data": {}})
+DIALECT = {"version": "1.0", "profile": {"model": "p1"},   # an older form: a warning
+           "commands": [{"type": "text", "data": {"content": "plain string"}}]}
+BAD = doc({"type": "barcode", "data": {"symbology": "ean13", "data": "12"}})
+
+
+def payload(document: object) -> bytes:
+    return jsoncodec.dumps_compact(document)
+
+
+def results(data: bytes) -> list[tuple[int, bytes, bytes]]:
+    out, at = [], 0
+    while at < len(data):
+        status, a, b = RESULT.unpack_from(data, at)
+        at += RESULT.size
+        out.append((status, data[at:at + a], data[at + a:at + a + b]))
+        at += a + b
+    return out
+
+
+class WorkerWireTests(SynchronousTestCase):
+    """The process's side, without a process."""
+
+    def test_answers_every_request_until_the_input_ends(self) -> None:
+        checked = check(RECEIPT)
+        requests = request(payload(checked.document), True, False) + \
+            request(payload(DIALECT), False, False) + request(payload(BAD), False, False) + \
+            request(b"{not json", True, False)
+        out = io.BytesIO()
+        for cut in (len(requests), len(requests) - 3):  # the end mid-request: no answer
+            out = io.BytesIO()
+            serve(io.BytesIO(requests[:cut]).read, out.write)
+        got = results(out.getvalue())
+        self.assertEqual(len(got), 3)
+        self.assertEqual(got[0], (OK, render_checked(checked).data,
+                                  json.dumps(render_checked(checked).warnings).encode()))
+        status, data, warnings = got[1]
+        self.assertEqual((status, data), (OK, render(DIALECT).data))
+        self.assertEqual(json.loads(warnings), list(render(DIALECT).warnings))
+        self.assertTrue(json.loads(warnings))
+        status, error, _ = got[2]
+        self.assertEqual(status, REFUSED)
+        with self.assertRaises(Exception) as e:
+            render(BAD)
+        self.assertEqual(error.decode(), str(e.exception))
+
+    def test_what_the_thread_would_raise_is_broken(self) -> None:
+        status, a, b = results(render_request(b"{not json", 1, ImageCache()))[0]
+        self.assertEqual(status, BROKEN)
+        self.assertIn(b"JSONDecodeError", a)
+
+    def test_strict_refuses_what_intake_interpreted(self) -> None:
+        status, a, _ = results(render_request(payload(DIALECT), 2, ImageCache()))[0]
+        self.assertEqual(status, REFUSED)
+
+
+class RenderProcessesTests(SynchronousTestCase):
+    def processes(self, count: int = 1, **kw: object) -> RenderProcesses:
+        processes = RenderProcesses(count, **kw)  # type: ignore[arg-type]
+        processes.start()
+        self.addCleanup(processes.stop)
+        return processes
+
+    def test_the_same_bytes_warnings_and_errors_as_in_the_thread(self) -> None:
+        processes = self.processes()
+        checked = check(RECEIPT)
+        self.assertEqual(processes.render(payload(checked.document), True, False),
+                         (render_checked(checked).data, tuple(render_checked(checked).warnings)))
+        self.assertEqual(processes.render(payload(DIALECT), False, False),
+                         (render(DIALECT).data, tuple(render(DIALECT).warnings)))
+        logo = doc({"type": "image", "data": {"code": logo_png(), "pixel_width": 576}})
+        self.assertEqual(processes.render(payload(logo), False, False)[0], render(logo).data)
+        with self.assertRaises(PreparationError) as e:
+            processes.render(payload(BAD), False, False)
+        self.assertIn("BARCODE", str(e.exception))
+        with self.assertRaises(RuntimeError):
+            processes.render(b"{not json", True, False)
+        with self.assertRaises(PreparationError):   # strict: the warning refuses it
+            processes.render(payload(DIALECT), False, True)
+
+    def test_a_process_that_ends_is_replaced_later(self) -> None:
+        now = [1000.0]
+        processes = self.processes(clock=lambda: now[0])
+        first = processes._idle[0]
+        first.popen.kill()
+        first.popen.wait()
+        with capturedLogs() as events:
+            self.assertIsNone(processes.render(payload(RECEIPT), False, False))
+        self.assertIn("rendering in the printer's thread", events[0]["log_format"])
+        self.assertIsNone(processes.render(payload(RECEIPT), False, False))  # none yet
+        now[0] += RESPAWN_AFTER
+        self.assertEqual(processes.render(payload(RECEIPT), False, False)[0],
+                         render(RECEIPT).data)
+        self.assertIsNot(processes._idle[0], first)
+
+    def test_a_hung_process_is_killed_at_the_deadline(self) -> None:
+        sleeper = (sys.executable, "-c", "import time; time.sleep(60)")
+        processes = self.processes(command=sleeper, deadline=0.3)
+        hung = processes._idle[0]
+        started = time.monotonic()
+        with self.assertRaises(PreparationError) as e:
+            processes.render(payload(RECEIPT), False, False)
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertEqual(str(e.exception),
+                         "EXECUTION: rendering the document took longer than 0.3 s")
+        self.assertIsNotNone(hung.popen.poll())
+        self.assertIsNone(processes.render(payload(RECEIPT), False, False))
+
+    def test_a_process_that_cannot_start(self) -> None:
+        with capturedLogs() as events:
+            processes = self.processes(command=("/nonexistent/python",))
+        self.assertIn("cannot start a render process", events[0]["log_format"])
+        self.assertIsNone(processes.render(payload(RECEIPT), False, False))
+
+    def test_a_process_that_answers_nonsense(self) -> None:
+        liar = (sys.executable, "-c", "import sys, time; sys.stdin.buffer.read(5); "
+                "sys.stdout.buffer.write(b'\\x09' + bytes(8)); sys.stdout.flush(); "
+                "time.sleep(60)")
+        processes = self.processes(command=liar)
+        with capturedLogs():
+            self.assertIsNone(processes.render(payload(RECEIPT), False, False))
+
+    def test_none_idle_the_thread_renders(self) -> None:
+        processes = self.processes()
+        taken = processes._take()
+        self.assertIsNone(processes.render(payload(RECEIPT), False, False))
+        processes._give_back(taken)
+        self.assertIsNotNone(processes.render(payload(RECEIPT), False, False))
+
+    def test_stop_ends_them(self) -> None:
+        processes = RenderProcesses(2)
+        processes.start()
+        running = list(processes._idle)
+        self.assertEqual(len(running), 2)
+        taken = processes._take()
+        idle = next(p for p in running if p is not taken)
+        processes.stop()
+        self.assertIsNotNone(idle.popen.poll())
+        self.assertIsNone(taken.popen.poll())    # in use: it ends when given back
+        processes._give_back(taken)
+        self.assertTrue(all(p.popen.poll() is not None for p in running))
+        self.assertIsNone(processes.render(payload(RECEIPT), False, False))
+
+    def test_prepare_with_processes(self) -> None:
+        processes = self.processes()
+        checked = check(DIALECT)
+        job = Job(id="j1", printer="p", source="test", kind=JobKind.DOCUMENT,
+                  payload=payload(checked.document), created=0.0,
+                  warnings=tuple(checked.warnings), checked=True)
+        with_processes = preparer(processes=processes)(job)
+        self.assertEqual(with_processes, preparer()(job))
+        self.assertEqual(with_processes[1], tuple(checked.warnings))
