@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import sys
 import time
+from pathlib import Path
 
 from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
@@ -21,6 +24,8 @@ from ticketd.jobs.model import Job, JobKind
 from ticketd.jobs.prepare import preparer
 from ticketd.jobs.printer_work import PreparationError
 from ticketd.jobs.render_processes import RESPAWN_AFTER, RenderProcesses
+from ticketd.sync_client import print_document
+from tests.daemon import DaemonProcess
 from tests.documents_support import doc, logo_png, text
 
 RECEIPT = doc(text("Café 1,50 €"), text("漢字"), {"type": "cut", "data": {}})
@@ -175,3 +180,65 @@ class RenderProcessesTests(SynchronousTestCase):
         with_processes = preparer(processes=processes)(job)
         self.assertEqual(with_processes, preparer()(job))
         self.assertEqual(with_processes[1], tuple(checked.warnings))
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def ended(pid: int, timeout: float = 10.0) -> bool:
+    """Gone, or a zombie nobody has reaped yet (its parent died)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return True
+        except OSError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+class DaemonTests(SynchronousTestCase):
+    """The real daemon: its render process prints, its loss costs no job, and it does not
+    outlive the daemon."""
+
+    def setUp(self) -> None:
+        self.daemon = DaemonProcess(self.mktemp())
+        self.addCleanup(self.daemon.stop)
+        self.daemon.start('[server]\nlisten = "127.0.0.1"\nport = $port\nrender_processes = 1\n'
+                          '[printers.v]\nconnection = "virtual"\npreview = false\n')
+
+    def render_process(self) -> int:
+        deadline = time.monotonic() + 10
+        while not (found := children_of(self.daemon.pid)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(len(found), 1)
+        return found[0]
+
+    def test_prints_and_survives_its_render_process(self) -> None:
+        worker = self.render_process()
+        for n, id in enumerate(("r1", "r2")):
+            result = print_document(RECEIPT, printer="v", url=self.daemon.ws_url, id=id,
+                                    timeout=30)
+            self.assertEqual(result.state, "printed")
+            sent = dict(RECEIPT, profile=dict(RECEIPT["profile"], model="v"))
+            self.assertEqual((self.daemon.spool("v") / f"{id}.bin").read_bytes(),
+                             render(sent).data)
+            if n == 0:
+                os.kill(worker, signal.SIGKILL)
+                self.assertTrue(ended(worker))
+        self.assertIn("rendering in the printer's thread", self.daemon.log())
+
+    def test_ends_with_the_daemon_killed(self) -> None:
+        worker = self.render_process()
+        self.daemon.kill9()
+        self.assertTrue(ended(worker))
