@@ -35,7 +35,12 @@ def status_kib(pid: int, field: str) -> int:
 
 def render_processes_rss(pid: int) -> str:
     """How many processes ``pid`` started (its render processes) and their VmRSS."""
-    rss = [status_kib(child, "VmRSS") for child in children(pid)]
+    rss = []
+    for child in children(pid):
+        try:
+            rss.append(status_kib(child, "VmRSS"))
+        except (OSError, RuntimeError):  # ended meanwhile (a zombie has no VmRSS)
+            pass
     return f"render processes: {len(rss)}, RSS " + (
         ", ".join(f"{k / 1024:.1f} MB" for k in rss) or "-") + " (besides the daemon's)"
 

@@ -76,6 +76,19 @@ class Daemon(service.MultiService):
     def startService(self) -> None:  # noqa: N802
         self._refusing(super().startService)
 
+    def stopService(self) -> Any:  # noqa: N802
+        """MultiService's stop, but the render processes (``render``) are ended only once
+        every other child has stopped: the queues may render while they finish a job."""
+        from twisted.internet.defer import DeferredList, maybeDeferred
+
+        render = self.namedServices.get("render")
+        if render is None:
+            return super().stopService()
+        service.Service.stopService(self)
+        others = DeferredList([maybeDeferred(child.stopService)
+                               for child in reversed(list(self)) if child is not render])
+        return others.addBoth(lambda _: maybeDeferred(render.stopService))
+
     def _refusing(self, start: Callable[[], None]) -> None:
         try:
             try:
@@ -231,8 +244,8 @@ def build(config: Config, reactor: Any) -> Daemon:
 
 def render_processes(config: Config, platform: str = sys.platform) -> Any:
     """The render processes ``[server] render_processes`` asks for, or None. By default
-    one, on a machine with two cores or more; none on Windows, whose pipes the printer
-    threads cannot wait on with a deadline."""
+    one, where the daemon may use two cores or more; none on Windows, whose pipes the
+    printer threads cannot wait on with a deadline."""
     from ticketd.jobs.render_processes import RenderProcesses
 
     count = config.server.render_processes
@@ -242,8 +255,16 @@ def render_processes(config: Config, platform: str = sys.platform) -> Any:
                           "threads render", n=count)
         return None
     if count is None:
-        count = 1 if (os.cpu_count() or 1) >= 2 else 0
+        count = 1 if _cores() >= 2 else 0
     return RenderProcesses(count) if count else None
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity, where the system has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 class _RenderProcesses(service.Service):

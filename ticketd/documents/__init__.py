@@ -24,16 +24,16 @@ def render(doc: Any, *, image_cache: ImageCache | None = None,
            strict: bool = False) -> Rendered:
     """Read ``doc`` (intake), validate it and render it to ESC/POS bytes (see
     renderer.render); ``strict``: what intake had to interpret is an error."""
-    from .renderer import render as _render
+    from .escpos_import import import_renderer
 
-    return _render(doc, image_cache=image_cache, strict=strict)
+    return import_renderer().render(doc, image_cache=image_cache, strict=strict)
 
 
 def render_checked(checked: Checked, *, image_cache: ImageCache | None = None) -> Rendered:
     """Render a document :func:`check` found good, without reading it again."""
-    from .renderer import render_checked as _render_checked
+    from .escpos_import import import_renderer
 
-    return _render_checked(checked, image_cache=image_cache)
+    return import_renderer().render_checked(checked, image_cache=image_cache)
 
 
 def text_lines(doc: Any) -> list[str]:

@@ -10,7 +10,8 @@ interpreter lock instead of under it. The wire, both ways a header then its bodi
   the document as UTF-8 JSON, as the job keeps it;
 - result: ``<BII`` (status, length of A, length of B), then A and B. Status 0: A is the
   ESC/POS bytes, B the warnings as a JSON list; 1: A is the document's error
-  (``DocumentError``, the job fails with it); 2: A says what went wrong inside.
+  (``DocumentError``, the job fails with it); 2: A is the traceback of what went wrong
+  inside.
 
 The process holds no state but its image cache; it ends at the end of its input (the
 daemon stops, or died: nothing outlives it).
@@ -23,6 +24,7 @@ import os
 import signal
 import struct
 import sys
+import traceback
 from typing import BinaryIO, Callable
 
 from .errors import DocumentError
@@ -59,9 +61,9 @@ def render_request(payload: bytes, flags: int, cache: ImageCache) -> bytes:
         else:
             rendered = render(document, image_cache=cache, strict=bool(flags & STRICT))
     except DocumentError as e:
-        return result(REFUSED, str(e).encode())
-    except Exception as e:  # the same bug in the printer's thread: an internal error
-        return result(BROKEN, f"{type(e).__name__}: {e}".encode())
+        return result(REFUSED, str(e).encode(errors="backslashreplace"))
+    except Exception:  # the same bug in the printer's thread: an internal error
+        return result(BROKEN, traceback.format_exc().encode(errors="backslashreplace"))
     return result(OK, rendered.data, json.dumps(list(rendered.warnings)).encode())
 
 
@@ -99,7 +101,9 @@ def main(stdin: BinaryIO, stdout: BinaryIO) -> None:
     in a library cannot corrupt them. The renderer is imported first, while the daemon
     starts, not on the first receipt."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from . import renderer  # noqa: F401  (python-escpos and Pillow: before the first job)
+    from .escpos_import import import_renderer
+
+    import_renderer()  # python-escpos and Pillow, before the first job
 
     out = os.dup(stdout.fileno())
     os.dup2(sys.stderr.fileno(), stdout.fileno())

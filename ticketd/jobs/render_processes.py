@@ -5,9 +5,9 @@ receipt's Python work: in a process of its own it runs on another core beside th
 reactor, the journal and the transports (docs/architecture.rst, "Render processes"). A
 printer thread takes an idle process, writes the document to it and waits for the bytes
 (blocking, with no reactor: it is the printer's own thread). When none is idle, or one
-fails, the thread renders the document itself, as it would without them: a process can
-only take work off the daemon, never a job. A process that failed is replaced after
-:data:`RESPAWN_AFTER` seconds.
+fails or does not answer within :data:`DEADLINE`, the thread renders the document itself,
+as it would without them: a process can only take work off the daemon, never a job. A
+process that failed is replaced after :data:`RESPAWN_AFTER` seconds.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ from ticketd.documents.render_worker import BROKEN, OK, REFUSED, RESULT, request
 from ticketd.jobs.printer_work import RENDER_ALLOWANCE, PreparationError
 
 RESPAWN_AFTER = 30.0  # seconds after a process failed before another one is started
+#: Seconds a process has for one document: a third of what the printer's thread has, so
+#: that the thread can still render it itself when a process hangs (or was stopped).
+DEADLINE = RENDER_ALLOWANCE / 3
 MAX_RESULT = 256 << 20  # bytes: a longer result is a broken process, not a receipt
 
 
@@ -50,41 +53,55 @@ class TooLate(Exception):
 
 
 class _Process:
-    """One render process and its two pipes; used by one printer thread at a time."""
+    """One render process and its two pipes (non-blocking: every wait has the deadline);
+    used by one printer thread at a time."""
 
     def __init__(self, command: Sequence[str]) -> None:
         self.popen = subprocess.Popen(list(command), stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, bufsize=0, close_fds=True)
         assert self.popen.stdin is not None and self.popen.stdout is not None
         self._in, self._out = self.popen.stdin.fileno(), self.popen.stdout.fileno()
+        os.set_blocking(self._in, False)
+        os.set_blocking(self._out, False)
 
     def render(self, payload: bytes, checked: bool, strict: bool, timeout: float
                ) -> tuple[int, bytes, bytes]:
         """(status, A, B) of the result; ProcessFailed, or TooLate after ``timeout``
         seconds."""
         deadline = time.monotonic() + timeout
-        data = memoryview(request(payload, checked, strict))
         try:
-            while data:
-                data = data[os.write(self._in, data):]
+            self._write(memoryview(request(payload, checked, strict)), deadline)
+            status, a, b = RESULT.unpack(self._read(RESULT.size, deadline))
+            if a + b > MAX_RESULT:
+                raise ProcessFailed(f"a result of {a + b} bytes")
+            body = self._read(a + b, deadline)
         except OSError as e:  # EPIPE: it ended
-            raise ProcessFailed(f"cannot write to it: {e}") from None
-        status, a, b = RESULT.unpack(self._read(RESULT.size, deadline))
-        if a + b > MAX_RESULT:
-            raise ProcessFailed(f"a result of {a + b} bytes")
-        body = self._read(a + b, deadline)
+            raise ProcessFailed(f"{e} (exit status {self.exit_status()})") from None
         return status, body[:a], body[a:]
+
+    def _wait(self, fd: int, event: int, deadline: float) -> None:
+        poll = select.poll()  # not select(): a busy daemon's descriptors pass 1024
+        poll.register(fd, event)
+        left = deadline - time.monotonic()
+        if left <= 0 or not poll.poll(left * 1000):
+            raise TooLate
+
+    def _write(self, data: memoryview, deadline: float) -> None:
+        while data:
+            self._wait(self._in, select.POLLOUT, deadline)
+            try:
+                data = data[os.write(self._in, data):]
+            except BlockingIOError:
+                pass
 
     def _read(self, n: int, deadline: float) -> bytes:
         parts, got = [], 0
         while got < n:
-            left = deadline - time.monotonic()
+            self._wait(self._out, select.POLLIN, deadline)
             try:
-                if left <= 0 or not select.select([self._out], [], [], left)[0]:
-                    raise TooLate
                 part = os.read(self._out, min(n - got, 1 << 20))
-            except OSError as e:
-                raise ProcessFailed(f"cannot read from it: {e}") from None
+            except BlockingIOError:
+                continue
             if not part:
                 raise ProcessFailed(f"it ended (exit status {self.exit_status()})")
             parts.append(part)
@@ -116,7 +133,7 @@ class RenderProcesses:
     log = Logger()
 
     def __init__(self, count: int, command: Sequence[str] | None = None,
-                 deadline: float = RENDER_ALLOWANCE,
+                 deadline: float = DEADLINE,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.count = count
         self._command = tuple(command) if command is not None else worker_command()
@@ -150,27 +167,31 @@ class RenderProcesses:
 
     def render(self, payload: bytes, checked: bool, strict: bool
                ) -> tuple[bytes, tuple[str, ...]] | None:
-        """The bytes and warnings, as ``prepare`` makes them; None: render in this thread
-        (no process idle, or it failed). Raises PreparationError for the document's own
-        error, or when its rendering took longer than the deadline (the process is
-        killed: the document would hang the printer's thread as well)."""
+        """The bytes and warnings, as ``prepare`` makes them, or None: render in this
+        thread (no process idle; or it failed, or did not answer within the deadline: it
+        is killed, and the thread, with the rest of its time, renders as it would
+        without processes). Raises PreparationError for the document's own error."""
         process = self._take()
         if process is None:
             return None
+        failed = True
         try:
             status, a, b = process.render(payload, checked, strict, self._deadline)
             if status == OK:
                 warnings = tuple(json.loads(b))
             elif status not in (REFUSED, BROKEN):
                 raise ProcessFailed(f"unknown status {status}")
+            failed = False
         except TooLate:
-            self._close(process, failed=True)
-            raise PreparationError(f"EXECUTION: rendering the document took longer than "
-                                   f"{self._deadline:g} s") from None
+            why: object = f"no answer within {self._deadline:g} s"
         except (ProcessFailed, ValueError) as e:
+            why = e
+        finally:
+            if failed:  # whatever happened, that process is done
+                self._close(process, failed=True)
+        if failed:
             self.log.warn("render process {pid} failed ({why}): rendering in the printer's "
-                          "thread until another one starts", pid=process.popen.pid, why=e)
-            self._close(process, failed=True)
+                          "thread until another one starts", pid=process.popen.pid, why=why)
             return None
         self._give_back(process)
         if status == REFUSED:
