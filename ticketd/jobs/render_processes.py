@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from twisted.logger import Logger
 
@@ -63,6 +63,10 @@ class _Process:
         self._in, self._out = self.popen.stdin.fileno(), self.popen.stdout.fileno()
         os.set_blocking(self._in, False)
         os.set_blocking(self._out, False)
+        # poll, not select: a busy daemon's descriptors pass 1024
+        self._writable, self._readable = select.poll(), select.poll()
+        self._writable.register(self._in, select.POLLOUT)
+        self._readable.register(self._out, select.POLLIN)
 
     def render(self, payload: bytes, checked: bool, strict: bool, timeout: float
                ) -> tuple[int, bytes, bytes]:
@@ -79,25 +83,26 @@ class _Process:
             raise ProcessFailed(f"{e} (exit status {self.exit_status()})") from None
         return status, body[:a], body[a:]
 
-    def _wait(self, fd: int, event: int, deadline: float) -> None:
-        poll = select.poll()  # not select(): a busy daemon's descriptors pass 1024
-        poll.register(fd, event)
+    @staticmethod
+    def _wait(poll: Any, deadline: float) -> None:
         left = deadline - time.monotonic()
         if left <= 0 or not poll.poll(left * 1000):
             raise TooLate
 
     def _write(self, data: memoryview, deadline: float) -> None:
-        while data:
-            self._wait(self._in, select.POLLOUT, deadline)
+        while True:  # a request mostly fits the pipe: written at the first try
             try:
                 data = data[os.write(self._in, data):]
             except BlockingIOError:
                 pass
+            if not data:
+                return
+            self._wait(self._writable, deadline)
 
     def _read(self, n: int, deadline: float) -> bytes:
         parts, got = [], 0
         while got < n:
-            self._wait(self._out, select.POLLIN, deadline)
+            self._wait(self._readable, deadline)
             try:
                 part = os.read(self._out, min(n - got, 1 << 20))
             except BlockingIOError:
