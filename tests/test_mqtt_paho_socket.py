@@ -75,6 +75,7 @@ class ReadTests(TestCase):
         sock = BatchedSocket(raw)
         sock.readable()
         self.assertEqual(sock.recv(1) + sock.recv(1) + sock.recv(2), PUBACK[:3])
+        self.assertEqual(sock.pending(), 0)      # not -1: the link's read loop ends
         self.assertRaises(BlockingIOError, sock.recv, 1)
         sock.readable()
         self.assertEqual(sock.recv(1), PUBACK[3:])
@@ -197,6 +198,32 @@ class PahoTests(TestCase):
             client.loop_read()
         self.assertEqual(got, [b"job"] * 5)
         self.assertEqual(counting.recvs, 1)
+
+
+    def test_a_packet_cut_by_the_end_of_a_read(self) -> None:
+        """The link reads while bytes are pending: a PUBLISH whose end has not arrived
+        yet must leave nothing pending (it once made the reactor spin for ever)."""
+        ours, broker = socket.socketpair()
+        self.addCleanup(broker.close)
+        client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+                             protocol=mqtt.MQTTv311)
+        got: list[bytes] = []
+        client.on_message = lambda c, u, msg: got.append(msg.payload)
+        ours.setblocking(False)
+        batched = BatchedSocket(ours)
+        client._sock = batched
+        self.addCleanup(batched.close)
+        publish = b"\x30\x06\x00\x01t" + b"job"
+        for part in (publish * 2 + publish[:5], publish[5:]):
+            broker.sendall(part)
+            batched.readable()
+            client.loop_read()
+            for _ in range(10):
+                if not batched.pending():
+                    break
+                client.loop_read()
+            self.assertEqual(batched.pending(), 0)
+        self.assertEqual(got, [b"job"] * 3)
 
 
 class CountingSocket:

@@ -206,10 +206,13 @@ class MqttLink:
         try:
             self.client.loop_read()
             quickack(desc.sock)
-            # what one recv brought may hold more packets than paho reads per call, and
-            # with TLS, bytes decrypted inside the SSL object never wake the reactor
+            # one recv may hold more packets than paho reads per call, and TLS bytes
+            # decrypted inside the SSL object never wake the reactor; until paho takes none
             while self._desc is desc and desc.sock.pending():
+                taken = desc.sock.taken
                 self.client.loop_read()
+                if desc.sock.taken == taken:
+                    break
         except Exception:
             self.log.failure("mqtt {client}: error while reading", client=self.client_id)
 

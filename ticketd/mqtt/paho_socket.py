@@ -41,6 +41,7 @@ class BatchedSocket:
         self.error: OSError | None = None
         self._in = b""
         self._pos = 0
+        self.taken = 0  # bytes paho has had: whether a read made progress
         self._may_read = False
         self._out = bytearray()
         self._retry = 0  # TLS: a send that would block is repeated with the same length
@@ -75,10 +76,14 @@ class BatchedSocket:
             self._in, self._pos = b"", 0
             data: bytes = self.sock.recv(max(size, READ_SIZE))
             if len(data) <= size:
+                self.taken += len(data)
                 return data
             self._in = data
         start = self._pos
-        self._pos = start + size
+        # never past the end: a packet cut by the end of this read asks for more than is
+        # left, and pending() must then say 0, not less (the link reads while it is not 0)
+        self._pos = min(start + size, len(self._in))
+        self.taken += self._pos - start
         return self._in[start:self._pos]
 
     # --- writing ----------------------------------------------------------------------------
