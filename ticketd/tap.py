@@ -268,6 +268,9 @@ def _cores() -> int:
 
 
 class _RenderProcesses(service.Service):
+    """The render processes as a child of the top service (see :meth:`Daemon.stopService`
+    for when they end)."""
+
     name = "render"
 
     def __init__(self, processes: Any) -> None:
