@@ -87,12 +87,41 @@ class WorkerWireTests(SynchronousTestCase):
         self.assertEqual(status, REFUSED)
 
 
+SAYS_READY = "import sys, time; sys.stdout.buffer.write(b'\\x01'); sys.stdout.flush(); "
+
+
+def ready(processes: RenderProcesses, timeout: float = 30.0) -> None:
+    """Until every idle process has said READY (its renderer imported)."""
+    deadline = time.monotonic() + timeout
+    while not all(p.check_ready() for p in list(processes._idle)):
+        if time.monotonic() > deadline:
+            raise AssertionError("no READY")
+        time.sleep(0.02)
+
+
 class RenderProcessesTests(SynchronousTestCase):
-    def processes(self, count: int = 1, **kw: object) -> RenderProcesses:
+    def processes(self, count: int = 1, wait: bool = True, **kw: object) -> RenderProcesses:
         processes = RenderProcesses(count, **kw)  # type: ignore[arg-type]
         processes.start()
         self.addCleanup(processes.stop)
+        if wait:
+            ready(processes)
         return processes
+
+    def test_not_lent_before_it_is_ready(self) -> None:
+        """Its start-up delays no job: until READY the thread renders."""
+        processes = self.processes(wait=False, command=(sys.executable, "-c",
+                                                        "import time; time.sleep(60)"))
+        started = time.monotonic()
+        self.assertIsNone(processes.render(payload(RECEIPT), False, False))
+        self.assertLess(time.monotonic() - started, 1)
+        self.assertEqual(len(processes._idle), 1)       # still there, for later
+        liar = self.processes(wait=False, command=(sys.executable, "-c", "print('hello')"))
+        liar._idle[0].popen.wait(10)
+        with capturedLogs() as events:
+            self.assertIsNone(liar.render(payload(RECEIPT), False, False))
+        self.assertTrue(any("at start" in str(e.get("why")) for e in events), events)
+        self.assertEqual(liar._idle, [])
 
     def test_the_same_bytes_warnings_and_errors_as_in_the_thread(self) -> None:
         processes = self.processes()
@@ -106,9 +135,10 @@ class RenderProcessesTests(SynchronousTestCase):
         with self.assertRaises(PreparationError) as e:
             processes.render(payload(BAD), False, False)
         self.assertIn("BARCODE", str(e.exception))
-        with self.assertRaises(RuntimeError) as broken:
-            processes.render(b"{not json", True, False)
-        self.assertIn("Traceback", str(broken.exception))
+        with capturedLogs() as events:                # the thread tries it itself
+            self.assertIsNone(processes.render(b"{not json", True, False))
+        self.assertTrue(any("Traceback" in str(e.get("traceback")) for e in events), events)
+        self.assertEqual(len(processes._idle), 1)      # that process stays
         with self.assertRaises(PreparationError):   # strict: the warning refuses it
             processes.render(payload(DIALECT), False, True)
 
@@ -124,16 +154,18 @@ class RenderProcessesTests(SynchronousTestCase):
                             for e in events), events)
         self.assertIsNone(processes.render(payload(RECEIPT), False, False))  # none yet
         now[0] += RESPAWN_AFTER
+        self.assertIsNone(processes.render(payload(RECEIPT), False, False))  # started
+        self.assertIsNot(processes._idle[0], first)
+        ready(processes)
         self.assertEqual(processes.render(payload(RECEIPT), False, False)[0],
                          render(RECEIPT).data)
-        self.assertIsNot(processes._idle[0], first)
 
     def test_a_hung_process_is_killed_at_the_deadline(self) -> None:
         """The thread then renders the document itself, with the rest of its time."""
         for hangs in ("time.sleep(60)",                       # reads nothing: the write waits
                       "sys.stdin.buffer.read(5); time.sleep(60)"):   # never answers
-            processes = self.processes(command=(sys.executable, "-c",
-                                                f"import sys, time; {hangs}"), deadline=0.3)
+            processes = self.processes(command=(sys.executable, "-c", SAYS_READY + hangs),
+                                       deadline=0.3)
             hung = processes._idle[0]
             started = time.monotonic()
             big = payload(doc(text("x" * 200_000)))              # more than a pipe holds
@@ -152,7 +184,7 @@ class RenderProcessesTests(SynchronousTestCase):
         self.assertIsNone(processes.render(payload(RECEIPT), False, False))
 
     def test_a_process_that_answers_nonsense(self) -> None:
-        liar = (sys.executable, "-c", "import sys, time; sys.stdin.buffer.read(5); "
+        liar = (sys.executable, "-c", SAYS_READY + "sys.stdin.buffer.read(5); "
                 "sys.stdout.buffer.write(b'\\x09' + bytes(8)); sys.stdout.flush(); "
                 "time.sleep(60)")
         processes = self.processes(command=liar)
@@ -170,6 +202,7 @@ class RenderProcessesTests(SynchronousTestCase):
     def test_stop_ends_them(self) -> None:
         processes = RenderProcesses(2)
         processes.start()
+        ready(processes)
         running = list(processes._idle)
         for process in running:
             self.addCleanup(process.close)

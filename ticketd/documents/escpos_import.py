@@ -28,7 +28,7 @@ def import_renderer(pause: Callable[[float], None] = time.sleep) -> ModuleType:
         try:
             from . import renderer
             return renderer
-        except (EOFError, pickle.UnpicklingError):
+        except (EOFError, pickle.UnpicklingError, FileNotFoundError):  # removed meanwhile
             if attempt == ATTEMPTS - 1:
                 raise
             if attempt == ATTEMPTS // 2:

@@ -4,7 +4,8 @@ ticketd.documents.render_worker``).
 The daemon's printer threads send their documents here (``ticketd/jobs/render_processes.py``)
 so that rendering, the largest part of a receipt's Python work, runs beside the daemon's
 interpreter lock instead of under it. The wire, both ways a header then its bodies
-(docs/architecture.rst, "Render processes"):
+(docs/architecture.rst, "Render processes"), after the byte READY that the process writes
+once its renderer is imported:
 
 - request: ``<IB`` (length of the document, flags: 1 = checked at intake, 2 = strict), then
   the document as UTF-8 JSON, as the job keeps it;
@@ -13,8 +14,8 @@ interpreter lock instead of under it. The wire, both ways a header then its bodi
   (``DocumentError``, the job fails with it); 2: A is the traceback of what went wrong
   inside.
 
-The process holds no state but its image cache; it ends at the end of its input (the
-daemon stops, or died: nothing outlives it).
+The process holds no state but its image cache; it ends at the end of its input, or when
+its output is gone (the daemon stops, or died: nothing outlives it).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .errors import DocumentError
 from .images import ImageCache
 from .validate import Checked
 
+READY = b"\x01"  # written once, when the renderer is imported
 REQUEST = struct.Struct("<IB")
 RESULT = struct.Struct("<BII")
 CHECKED, STRICT = 1, 2
@@ -114,7 +116,11 @@ def main(stdin: BinaryIO, stdout: BinaryIO) -> None:
         while view:
             view = view[os.write(out, view):]
 
-    serve(lambda n: os.read(fd_in, n), write)
+    try:
+        write(READY)
+        serve(lambda n: os.read(fd_in, n), write)
+    except OSError:  # EPIPE: the daemon is gone (or refused to start): nothing to say
+        pass
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from typing import Any, Callable, Sequence
 
 from twisted.logger import Logger
 
-from ticketd.documents.render_worker import BROKEN, OK, REFUSED, RESULT, request
+from ticketd.documents.render_worker import BROKEN, OK, READY, REFUSED, RESULT, request
 from ticketd.jobs.printer_work import RENDER_ALLOWANCE, PreparationError
 
 RESPAWN_AFTER = 30.0  # seconds after a process failed before another one is started
@@ -67,6 +67,22 @@ class _Process:
         self._writable, self._readable = select.poll(), select.poll()
         self._writable.register(self._in, select.POLLOUT)
         self._readable.register(self._out, select.POLLIN)
+        self.ready = False  # it said READY: its renderer is imported
+
+    def check_ready(self) -> bool:
+        """Whether it has said READY (without waiting); ProcessFailed if it ended."""
+        if not self.ready and self._readable.poll(0):
+            try:
+                said = os.read(self._out, 1)
+            except BlockingIOError:
+                return False
+            except OSError as e:
+                raise ProcessFailed(str(e)) from None
+            if said != READY:
+                raise ProcessFailed(f"it said {said!r} at start (exit status "
+                                    f"{self.exit_status()})")
+            self.ready = True
+        return self.ready
 
     def render(self, payload: bytes, checked: bool, strict: bool, timeout: float
                ) -> tuple[int, bytes, bytes]:
@@ -189,7 +205,7 @@ class RenderProcesses:
             failed = False
         except TooLate:
             why: object = f"no answer within {self._deadline:g} s"
-        except (ProcessFailed, ValueError) as e:
+        except Exception as e:  # ProcessFailed, a result that does not read ...
             why = e
         finally:
             if failed:  # whatever happened, that process is done
@@ -201,26 +217,46 @@ class RenderProcesses:
         self._give_back(process)
         if status == REFUSED:
             raise PreparationError(a.decode(errors="replace"))
-        if status == BROKEN:
-            raise RuntimeError(f"in the render process: {a.decode(errors='replace')}")
+        if status == BROKEN:  # the thread tries too: it fails the same way, or not
+            self.log.warn("render process {pid}: internal error, rendering in the printer's "
+                          "thread: {traceback}", pid=process.popen.pid,
+                          traceback=a.decode(errors="replace"))
+            return None
         return a, warnings
 
     def _take(self) -> _Process | None:
+        """An idle process that is ready, or None. A process is started here when one is
+        missing (after a failure), and lent out once it has said READY: its start-up
+        (importing the renderer) delays no job."""
         with self._lock:
-            if self._idle:
-                return self._idle.pop()
-            spawn = self._running and self._alive < self.count and \
+            process = self._idle.pop() if self._idle else None
+            spawn = process is None and self._running and self._alive < self.count and \
                 self._clock() >= self._retry_at
             if spawn:
                 self._alive += 1
-        if not spawn:
+        if spawn:
+            process = self._spawn(counted=True)
+            if process is not None:
+                self._give_back(process)
             return None
-        return self._spawn(counted=True)
+        if process is None:
+            return None
+        try:
+            ready = process.check_ready()
+        except ProcessFailed as e:
+            self.log.warn("render process {pid} failed ({why}): rendering in the printer's "
+                          "thread until another one starts", pid=process.popen.pid, why=e)
+            self._close(process, failed=True)
+            return None
+        if not ready:
+            self._give_back(process)
+            return None
+        return process
 
     def _spawn(self, counted: bool = False) -> _Process | None:
         try:
             process = _Process(self._command)
-        except OSError as e:
+        except Exception as e:  # OSError: no such program; anything else Popen raises
             self.log.error("cannot start a render process with {executable}: {why}",
                            executable=self._command[0], why=e)
             with self._lock:
