@@ -178,7 +178,11 @@ class DescriptorTests(TestCase):
 class PahoTests(TestCase):
     """paho itself, on a socket pair: every packet of one read handled, one recv."""
 
-    def test_paho_handles_every_packet_of_one_read(self) -> None:
+    PUBLISH = b"\x30\x06\x00\x01t" + b"job"  # QoS 0 PUBLISH on "t"
+
+    def paho(self) -> tuple[Any, BatchedSocket, socket.socket, "CountingSocket", list]:
+        """A paho client reading through a BatchedSocket from one end of a socket pair:
+        (client, its socket, the broker's end, the counted socket, the payloads it got)."""
         ours, broker = socket.socketpair()
         self.addCleanup(broker.close)
         client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
@@ -190,8 +194,11 @@ class PahoTests(TestCase):
         batched = BatchedSocket(counting)
         client._sock = batched
         self.addCleanup(batched.close)
-        publish = b"\x30\x06\x00\x01t" + b"job"  # QoS 0 PUBLISH on "t"
-        broker.sendall(publish * 5)
+        return client, batched, broker, counting, got
+
+    def test_paho_handles_every_packet_of_one_read(self) -> None:
+        client, batched, broker, counting, got = self.paho()
+        broker.sendall(self.PUBLISH * 5)
         batched.readable()
         client.loop_read()
         while batched.pending():
@@ -199,21 +206,11 @@ class PahoTests(TestCase):
         self.assertEqual(got, [b"job"] * 5)
         self.assertEqual(counting.recvs, 1)
 
-
     def test_a_packet_cut_by_the_end_of_a_read(self) -> None:
         """The link reads while bytes are pending: a PUBLISH whose end has not arrived
         yet must leave nothing pending (it once made the reactor spin for ever)."""
-        ours, broker = socket.socketpair()
-        self.addCleanup(broker.close)
-        client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
-                             protocol=mqtt.MQTTv311)
-        got: list[bytes] = []
-        client.on_message = lambda c, u, msg: got.append(msg.payload)
-        ours.setblocking(False)
-        batched = BatchedSocket(ours)
-        client._sock = batched
-        self.addCleanup(batched.close)
-        publish = b"\x30\x06\x00\x01t" + b"job"
+        client, batched, broker, _, got = self.paho()
+        publish = self.PUBLISH
         for part in (publish * 2 + publish[:5], publish[5:]):
             broker.sendall(part)
             batched.readable()
