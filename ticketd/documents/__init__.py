@@ -16,7 +16,7 @@ from .results import Rendered
 from .validate import Checked, check, validate
 
 __all__ = ["DocumentError", "validate", "check", "Checked", "render", "render_checked",
-           "Rendered", "text_lines",
+           "render_kept", "Rendered", "text_lines",
            "ImageCache", "profile_for", "Profile"]
 
 
@@ -34,6 +34,20 @@ def render_checked(checked: Checked, *, image_cache: ImageCache | None = None) -
     from .escpos_import import import_renderer
 
     return import_renderer().render_checked(checked, image_cache=image_cache)
+
+
+def render_kept(payload: bytes, *, checked: bool, strict: bool = False,
+                image_cache: ImageCache | None = None) -> Rendered:
+    """Render a job's document as the job keeps it (UTF-8 JSON): ``checked``, read and
+    validated when it was submitted, so only rendered; else (recovered after a restart, a
+    reprint, a test page) read it all. Raises what :func:`render` raises, and ValueError
+    for a payload that is not JSON."""
+    from ticketd import jsoncodec
+
+    document = jsoncodec.loads(payload)
+    if checked:
+        return render_checked(Checked(document, (), ()), image_cache=image_cache)
+    return render(document, image_cache=image_cache, strict=strict)
 
 
 def text_lines(doc: Any) -> list[str]:

@@ -30,7 +30,6 @@ from typing import BinaryIO, Callable
 
 from .errors import DocumentError
 from .images import ImageCache
-from .validate import Checked
 
 READY = b"\x01"  # written once, when the renderer is imported
 REQUEST = struct.Struct("<IB")
@@ -52,16 +51,11 @@ def result(status: int, a: bytes, b: bytes = b"") -> bytes:
 
 def render_request(payload: bytes, flags: int, cache: ImageCache) -> bytes:
     """The result for one request: what rendering in the printer's thread would give."""
-    from ticketd import jsoncodec
-
-    from . import render, render_checked
+    from . import render_kept
 
     try:
-        document = jsoncodec.loads(payload)
-        if flags & CHECKED:
-            rendered = render_checked(Checked(document, (), ()), image_cache=cache)
-        else:
-            rendered = render(document, image_cache=cache, strict=bool(flags & STRICT))
+        rendered = render_kept(payload, checked=bool(flags & CHECKED),
+                               strict=bool(flags & STRICT), image_cache=cache)
     except DocumentError as e:
         return result(REFUSED, str(e).encode(errors="backslashreplace"))
     except Exception:  # the same bug in the printer's thread: an internal error

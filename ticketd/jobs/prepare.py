@@ -22,27 +22,23 @@ def preparer(image_cache: Any = None, *, strict: bool = False,
     ``strict`` (``[server] strict_documents``): a document intake had to interpret fails
     instead."""
 
-    def in_this_thread(job: Job) -> tuple[bytes, tuple[str, ...]]:
-        from ticketd.documents import Checked, DocumentError, render, render_checked
-        try:
-            if job.checked:  # read and validated when it was submitted (admission.py)
-                rendered = render_checked(Checked(job.document(), (), ()),
-                                          image_cache=image_cache)
-            else:  # recovered after a restart, a reprint, a test page: read it all
-                rendered = render(job.document(), image_cache=image_cache, strict=strict)
+    def in_this_thread(payload: bytes, checked: bool) -> tuple[bytes, tuple[str, ...]]:
+        from ticketd.documents import DocumentError, render_kept
+        try:  # checked: read and validated when it was submitted (admission.py)
+            rendered = render_kept(payload, checked=checked, strict=strict,
+                                   image_cache=image_cache)
         except DocumentError as e:
             raise PreparationError(str(e)) from None
         return rendered.data, tuple(rendered.warnings)
 
     def prepare(job: Job) -> tuple[bytes, tuple[str, ...]]:
+        if job.payload is None:
+            raise ValueError(f"job {job.id}: its payload is not in memory")
+        payload = bytes(job.payload)
         if job.kind is JobKind.RAW:
-            return bytes(job.payload), ()
-        made = None
-        if processes is not None:
-            if job.payload is None:
-                raise ValueError(f"job {job.id}: its payload is not in memory")
-            made = processes.render(bytes(job.payload), job.checked, strict)
-        data, warnings = made if made is not None else in_this_thread(job)
+            return payload, ()
+        made = processes.render(payload, job.checked, strict) if processes else None
+        data, warnings = made if made is not None else in_this_thread(payload, job.checked)
         if warnings:
             log.info("job {job}: rendered with {n} warning(s): {warnings}", job=job.id,
                      n=len(warnings), warnings="; ".join(warnings))

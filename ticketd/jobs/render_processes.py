@@ -172,6 +172,8 @@ class RenderProcesses:
             self._running = True
         started = 0
         for _ in range(self.count):
+            with self._lock:
+                self._alive += 1
             process = self._spawn()
             if process is not None:
                 self._give_back(process)
@@ -195,25 +197,19 @@ class RenderProcesses:
         process = self._take()
         if process is None:
             return None
-        failed = True
         try:
             status, a, b = process.render(payload, checked, strict, self._deadline)
             if status == OK:
                 warnings = tuple(json.loads(b))
             elif status not in (REFUSED, BROKEN):
                 raise ProcessFailed(f"unknown status {status}")
-            failed = False
         except TooLate:
-            why: object = f"no answer within {self._deadline:g} s"
+            return self._lost(process, f"no answer within {self._deadline:g} s")
         except Exception as e:  # ProcessFailed, a result that does not read ...
-            why = e
-        finally:
-            if failed:  # whatever happened, that process is done
-                self._close(process, failed=True)
-        if failed:
-            self.log.warn("render process {pid} failed ({why}): rendering in the printer's "
-                          "thread until another one starts", pid=process.popen.pid, why=why)
-            return None
+            return self._lost(process, e)
+        except BaseException:
+            self._close(process, failed=True)
+            raise
         self._give_back(process)
         if status == REFUSED:
             raise PreparationError(a.decode(errors="replace"))
@@ -235,7 +231,7 @@ class RenderProcesses:
             if spawn:
                 self._alive += 1
         if spawn:
-            process = self._spawn(counted=True)
+            process = self._spawn()
             if process is not None:
                 self._give_back(process)
             return None
@@ -244,29 +240,30 @@ class RenderProcesses:
         try:
             ready = process.check_ready()
         except ProcessFailed as e:
-            self.log.warn("render process {pid} failed ({why}): rendering in the printer's "
-                          "thread until another one starts", pid=process.popen.pid, why=e)
-            self._close(process, failed=True)
-            return None
+            return self._lost(process, e)
         if not ready:
             self._give_back(process)
             return None
         return process
 
-    def _spawn(self, counted: bool = False) -> _Process | None:
+    def _spawn(self) -> _Process | None:
+        """A new process, in the place the caller counted in ``_alive`` (given up if it
+        does not start)."""
         try:
-            process = _Process(self._command)
+            return _Process(self._command)
         except Exception as e:  # OSError: no such program; anything else Popen raises
             self.log.error("cannot start a render process with {executable}: {why}",
                            executable=self._command[0], why=e)
             with self._lock:
-                self._alive -= counted
+                self._alive -= 1
                 self._retry_at = self._clock() + RESPAWN_AFTER
             return None
-        if not counted:
-            with self._lock:
-                self._alive += 1
-        return process
+
+    def _lost(self, process: _Process, why: object) -> None:
+        """That process failed: closed, and said; the thread renders this document."""
+        self.log.warn("render process {pid} failed ({why}): rendering in the printer's "
+                      "thread until another one starts", pid=process.popen.pid, why=why)
+        self._close(process, failed=True)
 
     def _give_back(self, process: _Process) -> None:
         with self._lock:
