@@ -17,7 +17,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from ticketd.config import ServerConfig
 from ticketd.jobs.model import JobKind
 from ticketd.metrics import Metrics
-from ticketd.web.access import OwnJobs, admin_token, keep_admin_token
+from ticketd.web.access import OwnJobs, admin_token, keep_admin_token, new_admin_token
 from ticketd.web.site import build_site
 from tests.http_support import SiteCase
 from tests.ws_support import DaemonTestCase
@@ -28,6 +28,17 @@ REFUSED = ("error", "Invalid or missing admin token")
 
 
 class TokenFileTests(SynchronousTestCase):
+    def test_a_new_token_never_reads_as_an_option(self) -> None:
+        """One token_urlsafe in 64 starts with "-": the command line took it for an
+        option (``--admin-token -tY84...``, exit 2)."""
+        import secrets
+        from unittest import mock
+
+        drawn = iter(["-tY84abc", "-x", "ok-token"])
+        with mock.patch.object(secrets, "token_urlsafe", lambda n: next(drawn)):
+            self.assertEqual(new_admin_token(), "ok-token")
+        self.assertTrue(all(not new_admin_token().startswith("-") for _ in range(500)))
+
     def test_made_once_0600_and_kept(self) -> None:
         state = Path(self.mktemp())
         state.mkdir()

@@ -53,7 +53,16 @@ def admin_token(server: ServerConfig, state_directory: Path | None) -> str:
             token = ""
         if token:
             return token
-    return secrets.token_urlsafe(32)
+    return new_admin_token()
+
+
+def new_admin_token() -> str:
+    """A fresh token that never starts with "-": pasted after ``--admin-token``, such a
+    token would read as an option (``ticketd-print`` would stop with a usage error)."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
 
 
 def keep_admin_token(token: str, state_directory: Path) -> None:
